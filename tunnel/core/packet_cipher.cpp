@@ -1,0 +1,89 @@
+#include "packet_cipher.h"
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace ztna::tunnel {
+
+std::string_view to_string(AeadBackend b) { return b == AeadBackend::Libsodium ? "libsodium" : "openssl"; }
+
+namespace {
+
+void make_nonce(std::uint8_t n[12], std::uint64_t counter) {
+    std::memset(n, 0, 4);
+    for (int i = 0; i < 8; ++i) n[4 + i] = std::uint8_t(counter >> (8 * i));
+}
+
+class SodiumCipher final : public PacketCipher {
+public:
+    explicit SodiumCipher(const Key& k) : key_(k) {}
+    void seal(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* pt, std::size_t n) override {
+        std::uint8_t nonce[12];
+        make_nonce(nonce, counter);
+        unsigned long long maclen = 0;
+        crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, out + n, &maclen, pt, n, nullptr, 0, nullptr, nonce,
+                                                           key_.data());
+    }
+    bool open(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* ct, std::size_t n) override {
+        if (n < 16) return false;
+        std::uint8_t nonce[12];
+        make_nonce(nonce, counter);
+        return crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, nullptr, ct, n - 16, ct + n - 16, nullptr, 0,
+                                                                  nonce, key_.data()) == 0;
+    }
+
+private:
+    Key key_;
+};
+
+class OpenSslCipher final : public PacketCipher {
+public:
+    explicit OpenSslCipher(const Key& k) {
+        enc_ = EVP_CIPHER_CTX_new();
+        dec_ = EVP_CIPHER_CTX_new();
+        if (!enc_ || !dec_ || EVP_EncryptInit_ex(enc_, EVP_chacha20_poly1305(), nullptr, k.data(), nullptr) != 1 ||
+            EVP_DecryptInit_ex(dec_, EVP_chacha20_poly1305(), nullptr, k.data(), nullptr) != 1) {
+            throw std::runtime_error("OpenSSL ChaCha20-Poly1305 is not available");  // programming/installation error
+        }
+    }
+    ~OpenSslCipher() override {
+        EVP_CIPHER_CTX_free(enc_);  // also cleanses the key schedule
+        EVP_CIPHER_CTX_free(dec_);
+    }
+    void seal(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* pt, std::size_t n) override {
+        std::uint8_t nonce[12];
+        make_nonce(nonce, counter);
+        int len = 0;
+        EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, nonce);
+        if (n) EVP_EncryptUpdate(enc_, out, &len, pt, int(n));
+        EVP_EncryptFinal_ex(enc_, out + len, &len);
+        EVP_CIPHER_CTX_ctrl(enc_, EVP_CTRL_AEAD_GET_TAG, 16, out + n);
+    }
+    bool open(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* ct, std::size_t n) override {
+        if (n < 16) return false;
+        std::uint8_t nonce[12];
+        make_nonce(nonce, counter);
+        int len = 0;
+        if (EVP_DecryptInit_ex(dec_, nullptr, nullptr, nullptr, nonce) != 1) return false;
+        if (EVP_CIPHER_CTX_ctrl(dec_, EVP_CTRL_AEAD_SET_TAG, 16, const_cast<std::uint8_t*>(ct + n - 16)) != 1)
+            return false;
+        if (n > 16 && EVP_DecryptUpdate(dec_, out, &len, ct, int(n - 16)) != 1) return false;
+        return EVP_DecryptFinal_ex(dec_, out + len, &len) == 1;
+    }
+
+private:
+    EVP_CIPHER_CTX* enc_ = nullptr;
+    EVP_CIPHER_CTX* dec_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<PacketCipher> make_packet_cipher(AeadBackend backend, const Key& key) {
+    if (backend == AeadBackend::OpenSsl) return std::make_unique<OpenSslCipher>(key);
+    return std::make_unique<SodiumCipher>(key);
+}
+
+}  // namespace ztna::tunnel

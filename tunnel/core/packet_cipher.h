@@ -1,0 +1,36 @@
+// The bulk AEAD of the data path (ChaCha20-Poly1305, empty associated data),
+// behind one small interface so the benchmark can pick the faster library.
+// One object per direction of a session: the key is set once, each packet
+// only changes the nonce. No allocation per packet.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "secret.h"
+
+namespace ztna::tunnel {
+
+enum class AeadBackend { Libsodium, OpenSsl };
+
+// Chosen by bench/tunnel_bench (see docs/performance.md): OpenSSL's
+// ChaCha20-Poly1305 is the faster one on this project's machines.
+inline constexpr AeadBackend kDefaultAeadBackend = AeadBackend::OpenSsl;
+
+std::string_view to_string(AeadBackend b);
+
+class PacketCipher {
+public:
+    virtual ~PacketCipher() = default;
+    // Writes n bytes of ciphertext and a 16-byte tag to out.
+    virtual void seal(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* plaintext, std::size_t n) = 0;
+    // ciphertext holds n bytes including the tag; writes n - 16 bytes to out.
+    [[nodiscard]] virtual bool open(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* ciphertext,
+                                    std::size_t n) = 0;
+};
+
+std::unique_ptr<PacketCipher> make_packet_cipher(AeadBackend backend, const Key& key);
+
+}  // namespace ztna::tunnel

@@ -1,0 +1,37 @@
+// The local side of every handshake: the interface's static identity and its
+// cookie checker. A device has one; it admits handshake messages (mac1, and
+// mac2 when under load) and consumes initiations before it knows the peer.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "cookie.h"
+#include "handshake.h"
+#include "tunn_result.h"
+
+namespace ztna::tunnel {
+
+class Responder {
+public:
+    explicit Responder(std::shared_ptr<const StaticIdentity> identity);
+
+    const std::shared_ptr<const StaticIdentity>& identity() const { return identity_; }
+
+    // For initiations and responses: Done (authenticated == false) means go on;
+    // Drop means stop (counted); WriteToNetwork means send the cookie reply in out.
+    TunnResult admit(const Message& msg, SourceAddr src, std::span<std::uint8_t> out, Env& env);
+    // Decrypts an admitted initiation to learn who sent it.
+    std::optional<ConsumedInitiation> consume(const InitiationMsg& msg, HandshakeError& err) const;
+
+    const std::array<std::uint64_t, kDropReasonCount>& drops() const { return drops_; }
+    void count(DropReason r) { ++drops_[std::size_t(r)]; }
+
+private:
+    std::shared_ptr<const StaticIdentity> identity_;
+    CookieChecker checker_;
+    std::array<std::uint64_t, kDropReasonCount> drops_{};
+};
+
+}  // namespace ztna::tunnel
