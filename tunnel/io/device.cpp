@@ -1,0 +1,470 @@
+#include "device.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace ztna::tunnel::io {
+
+namespace {
+
+constexpr std::size_t kBatch = 32;
+constexpr std::size_t kHeadroom = spec::kDataHeaderSize;
+constexpr std::size_t kSlot = limits::kMaxPacketSize + 64;
+constexpr int kPollMs = 200;
+constexpr auto kTimerPeriod = std::chrono::milliseconds(100);
+// Handshake messages per second above which initiators must prove their address (cookies).
+constexpr std::uint32_t kUnderLoadHandshakesPerSecond = 256;
+
+Duration mono_now() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+std::chrono::nanoseconds wall_now() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// The bytes a cookie is bound to: address then port.
+std::size_t source_bytes(const Endpoint& e, std::uint8_t out[18]) {
+    const std::size_t n = e.addr.size();
+    std::memcpy(out, e.addr.bytes.data(), n);
+    out[n] = std::uint8_t(e.port >> 8);
+    out[n + 1] = std::uint8_t(e.port);
+    return n + 2;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Device>> Device::create(const Options& opts) {
+    auto tun = Tun::create(opts.ifname, opts.mtu);
+    if (!tun) return Unexpected<Error>{tun.error()};
+    std::unique_ptr<Device> d(new Device(std::move(*tun)));
+    d->mtu_ = opts.mtu;
+    auto sock = UdpSocket::open(0, 0);
+    if (!sock) return Unexpected<Error>{sock.error()};
+    d->sock_ = std::move(*sock);
+    return d;
+}
+
+Device::Device(std::unique_ptr<Tun> tun) : tun_(std::move(tun)) {}
+
+Device::~Device() { stop(); }
+
+void Device::start() {
+    if (running_.exchange(true)) return;
+    enc_ = std::thread([this] { encrypt_loop(); });
+    dec_ = std::thread([this] { decrypt_loop(); });
+    timers_ = std::thread([this] { timer_loop(); });
+}
+
+void Device::stop() {
+    running_ = false;
+    for (auto* t : {&enc_, &dec_, &timers_})
+        if (t->joinable()) t->join();
+}
+
+Env Device::env(Rng& rng, bool load) const { return Env{mono_now(), wall_now(), rng, load}; }
+
+bool Device::under_load() const {
+    return handshakes_this_second_.load(std::memory_order_relaxed) > kUnderLoadHandshakesPerSecond ||
+           handshakes_last_second_.load(std::memory_order_relaxed) > kUnderLoadHandshakesPerSecond;
+}
+
+void Device::set_endpoint(PeerEntry& e, const Endpoint& ep) {
+    auto sock = std::atomic_load(&sock_);
+    SockAddr sa;
+    if (!sock || !sock->to_sockaddr(ep, sa)) return;
+    e.endpoint = ep;
+    e.dest = sa;
+}
+
+void Device::send_raw(const SockAddr& to, const std::uint8_t* data, std::size_t n) {
+    auto sock = std::atomic_load(&sock_);
+    if (!sock) return;
+    if (::sendto(sock->fd(), data, n, 0, reinterpret_cast<const sockaddr*>(&to.ss), to.len) < 0)
+        counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Device::send_to(PeerEntry& e, const std::uint8_t* data, std::size_t n) {
+    if (!e.endpoint) {
+        counters_.no_endpoint.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    send_raw(e.dest, data, n);
+}
+
+// TUN -> encrypt -> UDP, in batches: up to kBatch packets read, sealed in
+// place, and sent with one sendmmsg.
+void Device::encrypt_loop() {
+    SystemRng rng;
+    std::vector<std::uint8_t> storage(kBatch * kSlot);
+    std::vector<mmsghdr> msgs(kBatch);
+    std::vector<iovec> iov(kBatch);
+    std::vector<SockAddr> dests(kBatch);
+    pollfd pfd{tun_->fd(), POLLIN, 0};
+    while (running_.load(std::memory_order_relaxed)) {
+        const int pr = ::poll(&pfd, 1, kPollMs);
+        if (pr <= 0) continue;
+        if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            dead_ = true;
+            break;
+        }
+        std::size_t out_n = 0;
+        auto sock = std::atomic_load(&sock_);
+        {
+            std::shared_lock lk(config_mu_);
+            Env e = env(rng);
+            for (std::size_t reads = 0; reads < kBatch && out_n < kBatch; ++reads) {
+                std::uint8_t* slot = storage.data() + out_n * kSlot;
+                const ssize_t n = ::read(tun_->fd(), slot + kHeadroom, limits::kMaxPacketSize);
+                if (n < 0) {
+                    if (errno == EINTR) continue;
+                    if (errno != EAGAIN) dead_ = true;
+                    break;
+                }
+                IpAddr dst;
+                if (!packet_destination(slot + kHeadroom, std::size_t(n), dst)) continue;
+                const auto id = allowed_.lookup(dst);
+                const auto it = id ? by_id_.find(id) : by_id_.end();
+                if (it == by_id_.end()) {
+                    counters_.no_route.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                PeerEntry& pe = *it->second;
+                std::lock_guard pl(pe.mu);
+                const TunnResult r = pe.peer->encapsulate({slot + kHeadroom, std::size_t(n)}, {slot, kSlot}, e);
+                if (r.op != Op::WriteToNetwork) continue;
+                if (!pe.endpoint) {
+                    counters_.no_endpoint.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                dests[out_n] = pe.dest;
+                iov[out_n] = {slot, r.size};
+                msgs[out_n] = {};
+                msgs[out_n].msg_hdr.msg_name = &dests[out_n].ss;
+                msgs[out_n].msg_hdr.msg_namelen = dests[out_n].len;
+                msgs[out_n].msg_hdr.msg_iov = &iov[out_n];
+                msgs[out_n].msg_hdr.msg_iovlen = 1;
+                ++out_n;
+            }
+        }
+        std::size_t sent = 0;
+        while (sock && sent < out_n) {
+            const int r = ::sendmmsg(sock->fd(), msgs.data() + sent, unsigned(out_n - sent), 0);
+            if (r > 0) {
+                sent += std::size_t(r);
+                continue;
+            }
+            if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+                pollfd w{sock->fd(), POLLOUT, 0};
+                ::poll(&w, 1, 10);
+                continue;
+            }
+            if (r < 0 && errno == EINTR) continue;
+            // Unreachable destination and the like: skip that one datagram.
+            counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+            ++sent;
+        }
+    }
+}
+
+namespace {
+// Finds peers for receive_datagram and keeps the found one locked until destroyed.
+template <typename Entry, typename ByKey, typename ById>
+struct LockingLookup final : PeerLookup {
+    ByKey& by_key;
+    ById& by_id;
+    std::unique_lock<std::mutex> held;
+    Entry* entry = nullptr;
+    LockingLookup(ByKey& k, ById& i) : by_key(k), by_id(i) {}
+    Peer* take(Entry* e) {
+        entry = e;
+        held = std::unique_lock(e->mu);
+        return e->peer.get();
+    }
+    Peer* by_public_key(const PublicKey& k) override {
+        auto it = by_key.find(k);
+        return it == by_key.end() ? nullptr : take(it->second.get());
+    }
+    Peer* by_index(std::uint32_t idx) override {
+        auto it = by_id.find(Peer::index_base_of(idx));
+        return it == by_id.end() ? nullptr : take(it->second.get());
+    }
+};
+}  // namespace
+
+// UDP -> decrypt -> TUN, batched with recvmmsg. Data is decrypted in place.
+void Device::decrypt_loop() {
+    SystemRng rng;
+    std::vector<std::uint8_t> storage(kBatch * kSlot);
+    std::vector<std::uint8_t> hs_out(kSlot);
+    std::vector<mmsghdr> msgs(kBatch);
+    std::vector<iovec> iov(kBatch);
+    std::vector<sockaddr_storage> from(kBatch);
+    while (running_.load(std::memory_order_relaxed)) {
+        auto sock = std::atomic_load(&sock_);
+        if (!sock) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+            continue;
+        }
+        pollfd pfd{sock->fd(), POLLIN, 0};
+        if (::poll(&pfd, 1, kPollMs) <= 0) continue;
+        for (std::size_t i = 0; i < kBatch; ++i) {
+            iov[i] = {storage.data() + i * kSlot, kSlot};
+            msgs[i] = {};
+            msgs[i].msg_hdr.msg_name = &from[i];
+            msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        const int got = ::recvmmsg(sock->fd(), msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+        if (got <= 0) continue;
+
+        std::shared_lock lk(config_mu_);
+        Env e = env(rng, under_load());
+        for (int i = 0; i < got; ++i) {
+            std::uint8_t* dgram = storage.data() + std::size_t(i) * kSlot;
+            const std::size_t len = msgs[i].msg_len;
+            if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+                counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            const Endpoint src = UdpSocket::from_sockaddr(from[i]);
+            const Message m = parse({dgram, len});
+            if (std::holds_alternative<ParseError>(m)) {
+                counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            if (auto* data = std::get_if<DataMsg>(&m)) {
+                const auto it = by_id_.find(Peer::index_base_of(data->receiver()));
+                if (it == by_id_.end()) {
+                    counters_.unknown_index.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                PeerEntry& pe = *it->second;
+                std::uint8_t* plain = dgram + kHeadroom;
+                std::unique_lock pl(pe.mu);
+                const TunnResult r = pe.peer->decapsulate(m, {plain, kSlot - kHeadroom}, e);
+                if (r.authenticated && pe.endpoint != src) set_endpoint(pe, src);
+                while (pe.peer->queued() && pe.peer->has_session(e.now)) {
+                    const TunnResult q = pe.peer->flush_queued(hs_out, e);
+                    if (q.op != Op::WriteToNetwork) break;
+                    send_to(pe, hs_out.data(), q.size);
+                }
+                pl.unlock();
+                if (r.op != Op::WriteToTunnelV4 && r.op != Op::WriteToTunnelV6) continue;
+                IpAddr inner_src;
+                if (!packet_source(plain, r.size, inner_src) || allowed_.lookup(inner_src) != pe.id) {
+                    counters_.bad_source.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                if (::write(tun_->fd(), plain, r.size) < 0 && errno != EAGAIN && errno != EINVAL)
+                    counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            // Handshake initiation, response or cookie reply.
+            if (!responder_) continue;
+            handshakes_this_second_.fetch_add(1, std::memory_order_relaxed);
+            std::uint8_t srcb[18];
+            const std::size_t srcn = source_bytes(src, srcb);
+            std::lock_guard rl(responder_mu_);
+            LockingLookup<PeerEntry, decltype(by_key_), decltype(by_id_)> lookup(by_key_, by_id_);
+            const Received r = receive_datagram(*responder_, lookup, {dgram, len}, {srcb, srcn}, hs_out, e);
+            if (lookup.entry && r.result.authenticated && lookup.entry->endpoint != src)
+                set_endpoint(*lookup.entry, src);
+            if (r.result.op == Op::WriteToNetwork) {
+                SockAddr to;
+                if (sock->to_sockaddr(src, to)) send_raw(to, hs_out.data(), r.result.size);
+            }
+            if (lookup.entry) {
+                while (true) {
+                    const TunnResult q = lookup.entry->peer->flush_queued(hs_out, e);
+                    if (q.op != Op::WriteToNetwork) break;
+                    send_to(*lookup.entry, hs_out.data(), q.size);
+                }
+            }
+        }
+    }
+}
+
+void Device::timer_loop() {
+    SystemRng rng;
+    std::vector<std::uint8_t> buf(kSlot);
+    Duration second_start = mono_now();
+    while (running_.load(std::memory_order_relaxed)) {
+        std::this_thread::sleep_for(kTimerPeriod);
+        const Duration now = mono_now();
+        bool new_second = now - second_start >= std::chrono::seconds(1);
+        if (new_second) {
+            second_start = now;
+            handshakes_last_second_ = handshakes_this_second_.exchange(0);
+            const int m = tun_->mtu();
+            if (m > 0) mtu_ = m;
+        }
+        std::shared_lock lk(config_mu_);
+        Env e = env(rng);
+        for (auto& [id, pe] : by_id_) {
+            std::lock_guard pl(pe->mu);
+            if (new_second) pe->peer->set_mtu(std::size_t(mtu_.load()));
+            for (int k = 0; k < 8; ++k) {
+                const TunnResult r = pe->peer->update_timers(buf, e);
+                if (r.op == Op::Done) break;
+                if (r.op == Op::WriteToNetwork) send_to(*pe, buf.data(), r.size);
+            }
+        }
+    }
+}
+
+std::uint32_t Device::new_peer_id() {
+    for (;;) {
+        const std::uint32_t id = next_peer_id_;
+        next_peer_id_ = (next_peer_id_ + 1) & 0xffffff;
+        if (next_peer_id_ == 0) next_peer_id_ = 1;
+        if (!by_id_.count(id)) return id;
+    }
+}
+
+Result<void> Device::apply(const UapiSet& set, int& err) {
+    SystemRng rng;
+    std::unique_lock lk(config_mu_);
+    Env e = env(rng);
+    std::vector<std::uint8_t> buf(512);
+
+    if (set.private_key) {
+        if (set.private_key->is_zero()) {
+            identity_.reset();
+            responder_.reset();
+        } else {
+            identity_ = std::make_shared<const StaticIdentity>(StaticIdentity::from_private(*set.private_key));
+            responder_ = std::make_unique<Responder>(identity_);
+            // A peer with our own public key cannot exist (wireguard-go drops it too).
+            auto self = by_key_.find(identity_->public_key);
+            if (self != by_key_.end()) {
+                allowed_.remove_peer(self->second->id);
+                by_id_.erase(self->second->id);
+                by_key_.erase(self);
+            }
+        }
+        for (auto& [id, pe] : by_id_) {
+            std::lock_guard pl(pe->mu);
+            pe->peer->set_identity(identity_);
+        }
+    }
+    if (set.listen_port && *set.listen_port != listen_port_) {
+        auto sock = UdpSocket::open(*set.listen_port, fwmark_);
+        if (!sock) {
+            err = uapi_errno::kAddrInUse;
+            return Unexpected<Error>{sock.error()};
+        }
+        std::atomic_store(&sock_, std::shared_ptr<UdpSocket>(std::move(*sock)));
+        listen_port_ = *set.listen_port;
+        for (auto& [id, pe] : by_id_)
+            if (pe->endpoint) set_endpoint(*pe, *pe->endpoint);
+    }
+    if (set.fwmark) {
+        auto sock = std::atomic_load(&sock_);
+        if (sock) {
+            auto r = sock->set_fwmark(*set.fwmark);
+            if (!r) {
+                err = uapi_errno::kInvalid;
+                return r;
+            }
+        }
+        fwmark_ = *set.fwmark;
+    }
+    if (set.replace_peers) {
+        by_key_.clear();
+        by_id_.clear();
+        allowed_.clear();
+    }
+    for (const UapiPeerSet& ps : set.peers) {
+        if (identity_ && ps.public_key == identity_->public_key) continue;
+        auto it = by_key_.find(ps.public_key);
+        if (ps.remove) {
+            if (it != by_key_.end()) {
+                allowed_.remove_peer(it->second->id);
+                by_id_.erase(it->second->id);
+                by_key_.erase(it);
+            }
+            continue;
+        }
+        if (it == by_key_.end()) {
+            if (ps.update_only) continue;
+            auto pe = std::make_shared<PeerEntry>();
+            pe->id = new_peer_id();
+            pe->peer = std::make_unique<Peer>(identity_, ps.public_key, Key{}, pe->id);
+            pe->peer->set_mtu(std::size_t(mtu_.load()));
+            by_id_[pe->id] = pe;
+            it = by_key_.emplace(ps.public_key, pe).first;
+        }
+        PeerEntry& pe = *it->second;
+        std::lock_guard pl(pe.mu);
+        if (ps.preshared_key) pe.peer->set_preshared_key(*ps.preshared_key);
+        if (ps.endpoint) set_endpoint(pe, *ps.endpoint);
+        if (ps.replace_allowed_ips) allowed_.remove_peer(pe.id);
+        for (const auto& p : ps.allowed_ips) allowed_.insert(p, pe.id);
+        if (ps.persistent_keepalive) {
+            const Duration interval = std::chrono::seconds(*ps.persistent_keepalive);
+            const bool turned_on = interval.count() > 0 && interval != pe.peer->persistent_keepalive();
+            pe.peer->set_persistent_keepalive(interval, e.now);
+            if (turned_on) {
+                const TunnResult r = pe.peer->send_keepalive(buf, e);
+                if (r.op == Op::WriteToNetwork) send_to(pe, buf.data(), r.size);
+            }
+        }
+    }
+    return {};
+}
+
+UapiDeviceGet Device::snapshot() {
+    std::shared_lock lk(config_mu_);
+    UapiDeviceGet d;
+    if (identity_) d.private_key = identity_->private_key;
+    auto sock = std::atomic_load(&sock_);
+    d.listen_port = sock ? sock->port() : listen_port_;
+    d.fwmark = fwmark_;
+    for (auto& [key, pe] : by_key_) {
+        std::lock_guard pl(pe->mu);
+        UapiPeerGet p;
+        p.public_key = key;
+        p.preshared_key = pe->peer->preshared_key();
+        p.endpoint = pe->endpoint;
+        const auto& st = pe->peer->stats();
+        p.last_handshake_sec = st.last_handshake.count() / 1'000'000'000;
+        p.last_handshake_nsec = st.last_handshake.count() % 1'000'000'000;
+        p.tx_bytes = st.tx_bytes;
+        p.rx_bytes = st.rx_bytes;
+        p.persistent_keepalive =
+            std::uint16_t(std::chrono::duration_cast<std::chrono::seconds>(pe->peer->persistent_keepalive()).count());
+        p.allowed_ips = allowed_.prefixes_of(pe->id);
+        d.peers.push_back(std::move(p));
+    }
+    return d;
+}
+
+std::string Device::handle_uapi(std::string_view request, std::string* why) {
+    UapiError perr{};
+    auto req = parse_request(request, perr);
+    if (!req) {
+        if (why) *why = perr.message;
+        return format_errno(perr.errno_value);
+    }
+    if (req->op == UapiOp::Get) return format_get(snapshot());
+    int err = uapi_errno::kNoAno;
+    auto r = apply(req->set, err);
+    if (!r) {
+        if (why) *why = r.error().message;
+        return format_errno(err);
+    }
+    return format_errno(0);
+}
+
+}  // namespace ztna::tunnel::io

@@ -1,0 +1,105 @@
+// A WireGuard interface: one TUN device, one UDP socket, many peers routed by
+// allowed IPs, configured through the UAPI. Three threads: the encryption
+// path (TUN -> peers -> UDP), the decryption path (UDP -> peers -> TUN) and
+// the timers; each takes one core, so both directions use the machine.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include <ztna/result.h>
+
+#include "allowed_ips.h"
+#include "dispatch.h"
+#include "tun.h"
+#include "uapi_codec.h"
+#include "udp.h"
+
+namespace ztna::tunnel::io {
+
+struct DeviceCounters {
+    std::atomic<std::uint64_t> no_route{0};      // TUN packet to an address no peer allows
+    std::atomic<std::uint64_t> no_endpoint{0};   // peer has no known endpoint yet
+    std::atomic<std::uint64_t> bad_source{0};    // decrypted packet from an address the peer may not use
+    std::atomic<std::uint64_t> unknown_index{0};
+    std::atomic<std::uint64_t> malformed{0};
+    std::atomic<std::uint64_t> send_errors{0};
+};
+
+class Device {
+public:
+    struct Options {
+        std::string ifname;
+        int mtu = 1420;
+    };
+    static Result<std::unique_ptr<Device>> create(const Options& opts);
+    ~Device();
+
+    void start();
+    void stop();
+    // True once the TUN device went away (deleted by an admin): time to exit.
+    bool dead() const { return dead_.load(); }
+    const std::string& name() const { return tun_->name(); }
+
+    // One UAPI request (without its blank line) in, the whole answer out.
+    // On failure, *why (if given) says what was wrong; it never holds a key.
+    std::string handle_uapi(std::string_view request, std::string* why = nullptr);
+
+    const DeviceCounters& counters() const { return counters_; }
+
+private:
+    struct PeerEntry {
+        std::mutex mu;
+        std::unique_ptr<Peer> peer;
+        std::optional<Endpoint> endpoint;
+        SockAddr dest;
+        std::uint32_t id = 0;
+    };
+
+    explicit Device(std::unique_ptr<Tun> tun);
+    Env env(Rng& rng, bool under_load = false) const;
+    bool under_load() const;
+
+    void encrypt_loop();
+    void decrypt_loop();
+    void timer_loop();
+
+    Result<void> apply(const UapiSet& set, int& err);
+    UapiDeviceGet snapshot();
+    void set_endpoint(PeerEntry& e, const Endpoint& ep);
+    void send_to(PeerEntry& e, const std::uint8_t* data, std::size_t n);
+    void send_raw(const SockAddr& to, const std::uint8_t* data, std::size_t n);
+    std::uint32_t new_peer_id();
+
+    std::unique_ptr<Tun> tun_;
+    std::shared_ptr<UdpSocket> sock_;  // replaced on listen_port change; readers hold a copy
+    std::uint16_t listen_port_ = 0;    // as configured (0: any)
+    std::uint32_t fwmark_ = 0;
+
+    mutable std::shared_mutex config_mu_;  // peers, allowed IPs, identity, socket
+    std::shared_ptr<const StaticIdentity> identity_;
+    std::unique_ptr<Responder> responder_;
+    std::mutex responder_mu_;
+    std::map<PublicKey, std::shared_ptr<PeerEntry>> by_key_;
+    std::unordered_map<std::uint32_t, std::shared_ptr<PeerEntry>> by_id_;
+    AllowedIps allowed_;
+    std::uint32_t next_peer_id_ = 1;
+    std::atomic<int> mtu_{1420};
+
+    std::atomic<std::uint32_t> handshakes_this_second_{0};
+    std::atomic<std::uint32_t> handshakes_last_second_{0};
+
+    std::atomic<bool> running_{false};
+    std::atomic<bool> dead_{false};
+    std::thread enc_, dec_, timers_;
+    DeviceCounters counters_;
+};
+
+}  // namespace ztna::tunnel::io
