@@ -1,5 +1,7 @@
 #include "device.h"
 
+#include "tun_offload.h"
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -101,64 +103,33 @@ void Device::send_to(PeerEntry& e, const std::uint8_t* data, std::size_t n) {
     send_raw(e.dest, data, n);
 }
 
-// TUN -> encrypt -> UDP, in batches: up to kBatch packets read, sealed in
-// place, and sent with one sendmmsg.
-void Device::encrypt_loop() {
-    SystemRng rng;
-    std::vector<std::uint8_t> storage(kBatch * kSlot);
-    std::vector<mmsghdr> msgs(kBatch);
-    std::vector<iovec> iov(kBatch);
-    std::vector<SockAddr> dests(kBatch);
-    pollfd pfd{tun_->fd(), POLLIN, 0};
-    while (running_.load(std::memory_order_relaxed)) {
-        const int pr = ::poll(&pfd, 1, kPollMs);
-        if (pr <= 0) continue;
-        if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
-            dead_ = true;
-            break;
-        }
-        std::size_t out_n = 0;
-        auto sock = std::atomic_load(&sock_);
-        {
-            std::shared_lock lk(config_mu_);
-            Env e = env(rng);
-            for (std::size_t reads = 0; reads < kBatch && out_n < kBatch; ++reads) {
-                std::uint8_t* slot = storage.data() + out_n * kSlot;
-                const ssize_t n = ::read(tun_->fd(), slot + kHeadroom, limits::kMaxPacketSize);
-                if (n < 0) {
-                    if (errno == EINTR) continue;
-                    if (errno != EAGAIN) dead_ = true;
-                    break;
-                }
-                IpAddr dst;
-                if (!packet_destination(slot + kHeadroom, std::size_t(n), dst)) continue;
-                const auto id = allowed_.lookup(dst);
-                const auto it = id ? by_id_.find(id) : by_id_.end();
-                if (it == by_id_.end()) {
-                    counters_.no_route.fetch_add(1, std::memory_order_relaxed);
-                    continue;
-                }
-                PeerEntry& pe = *it->second;
-                std::lock_guard pl(pe.mu);
-                const TunnResult r = pe.peer->encapsulate({slot + kHeadroom, std::size_t(n)}, {slot, kSlot}, e);
-                if (r.op != Op::WriteToNetwork) continue;
-                if (!pe.endpoint) {
-                    counters_.no_endpoint.fetch_add(1, std::memory_order_relaxed);
-                    continue;
-                }
-                dests[out_n] = pe.dest;
-                iov[out_n] = {slot, r.size};
-                msgs[out_n] = {};
-                msgs[out_n].msg_hdr.msg_name = &dests[out_n].ss;
-                msgs[out_n].msg_hdr.msg_namelen = dests[out_n].len;
-                msgs[out_n].msg_hdr.msg_iov = &iov[out_n];
-                msgs[out_n].msg_hdr.msg_iovlen = 1;
-                ++out_n;
-            }
-        }
-        std::size_t sent = 0;
-        while (sock && sent < out_n) {
-            const int r = ::sendmmsg(sock->fd(), msgs.data() + sent, unsigned(out_n - sent), 0);
+namespace {
+// The encryption path's batch: packets are sealed in place in their slots and
+// go out together with one sendmmsg.
+struct SendBatch {
+    std::vector<std::uint8_t> storage = std::vector<std::uint8_t>(kBatch * kSlot);
+    std::vector<mmsghdr> msgs = std::vector<mmsghdr>(kBatch);
+    std::vector<iovec> iov = std::vector<iovec>(kBatch);
+    std::vector<SockAddr> dests = std::vector<SockAddr>(kBatch);
+    std::size_t n = 0;
+
+    std::uint8_t* slot() { return storage.data() + n * kSlot; }
+    bool full() const { return n == kBatch; }
+    void add(const SockAddr& to, std::size_t size) {
+        dests[n] = to;
+        iov[n] = {slot(), size};
+        msgs[n] = {};
+        msgs[n].msg_hdr.msg_name = &dests[n].ss;
+        msgs[n].msg_hdr.msg_namelen = dests[n].len;
+        msgs[n].msg_hdr.msg_iov = &iov[n];
+        msgs[n].msg_hdr.msg_iovlen = 1;
+        ++n;
+    }
+    // Returns the number of datagrams that could not be sent.
+    std::size_t send(const UdpSocket* sock) {
+        std::size_t sent = 0, failed = 0;
+        while (sock && sent < n) {
+            const int r = ::sendmmsg(sock->fd(), msgs.data() + sent, unsigned(n - sent), 0);
             if (r > 0) {
                 sent += std::size_t(r);
                 continue;
@@ -169,10 +140,84 @@ void Device::encrypt_loop() {
                 continue;
             }
             if (r < 0 && errno == EINTR) continue;
-            // Unreachable destination and the like: skip that one datagram.
-            counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+            ++failed;  // unreachable destination and the like: skip that datagram
             ++sent;
         }
+        n = 0;
+        return failed;
+    }
+};
+}  // namespace
+
+// TUN -> encrypt -> UDP. Reads until the TUN queue is empty; TCP super-packets
+// from the kernel (TSO) are cut into segments; each packet is sealed in place
+// and batches go out with sendmmsg.
+void Device::encrypt_loop() {
+    SystemRng rng;
+    SendBatch batch;
+    std::vector<std::uint8_t> big(VnetHdr::kSize + limits::kMaxPacketSize);
+    const bool vnet = tun_->vnet();
+    pollfd pfd{tun_->fd(), POLLIN, 0};
+    while (running_.load(std::memory_order_relaxed)) {
+        const int pr = ::poll(&pfd, 1, kPollMs);
+        if (pr <= 0) continue;
+        if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            dead_ = true;
+            break;
+        }
+        auto sock = std::atomic_load(&sock_);
+        std::shared_lock lk(config_mu_);
+        Env e = env(rng);
+        // Seals the packet at batch.slot() + kHeadroom and queues it for sending.
+        auto seal = [&](std::size_t len) {
+            std::uint8_t* slot = batch.slot();
+            IpAddr dst;
+            if (!packet_destination(slot + kHeadroom, len, dst)) return;
+            const auto id = allowed_.lookup(dst);
+            const auto it = id ? by_id_.find(id) : by_id_.end();
+            if (it == by_id_.end()) {
+                counters_.no_route.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+            PeerEntry& pe = *it->second;
+            std::lock_guard pl(pe.mu);
+            const TunnResult r = pe.peer->encapsulate({slot + kHeadroom, len}, {slot, kSlot}, e);
+            if (r.op != Op::WriteToNetwork) return;
+            if (!pe.endpoint) {
+                counters_.no_endpoint.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+            batch.add(pe.dest, r.size);
+            if (batch.full()) counters_.send_errors.fetch_add(batch.send(sock.get()), std::memory_order_relaxed);
+        };
+        for (std::size_t reads = 0; reads < kBatch; ++reads) {
+            std::uint8_t* pkt = batch.slot() + kHeadroom;
+            std::uint8_t* into = vnet ? pkt - VnetHdr::kSize : pkt;
+            const ssize_t got = ::read(tun_->fd(), into, limits::kMaxPacketSize + (vnet ? VnetHdr::kSize : 0));
+            if (got < 0) {
+                if (errno == EINTR) continue;
+                if (errno != EAGAIN) dead_ = true;
+                break;
+            }
+            std::size_t n = std::size_t(got);
+            if (!vnet) {
+                seal(n);
+                continue;
+            }
+            if (n < VnetHdr::kSize) continue;
+            n -= VnetHdr::kSize;
+            const VnetHdr h = VnetHdr::load(into);
+            if (h.gso_type == VnetHdr::kGsoNone) {
+                if (complete_checksum(pkt, n, h)) seal(n);
+                continue;
+            }
+            // A super-packet: move it aside and cut it into the batch's slots.
+            std::memcpy(big.data(), pkt, n);
+            split_gso(
+                big.data(), n, h, [&](std::size_t) { return batch.slot() + kHeadroom; },
+                [&](std::size_t len) { seal(len); });
+        }
+        counters_.send_errors.fetch_add(batch.send(sock.get()), std::memory_order_relaxed);
     }
 }
 
@@ -209,6 +254,12 @@ void Device::decrypt_loop() {
     std::vector<mmsghdr> msgs(kBatch);
     std::vector<iovec> iov(kBatch);
     std::vector<sockaddr_storage> from(kBatch);
+    TcpCoalescer gro;
+    const bool coalesce = tun_->vnet() && tun_->offload();
+    const TcpCoalescer::Writer write_tun = [this](const std::uint8_t* p, std::size_t n) {
+        if (::write(tun_->fd(), p, n) < 0 && errno != EAGAIN && errno != EINVAL)
+            counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+    };
     while (running_.load(std::memory_order_relaxed)) {
         auto sock = std::atomic_load(&sock_);
         if (!sock) {
@@ -266,8 +317,14 @@ void Device::decrypt_loop() {
                     counters_.bad_source.fetch_add(1, std::memory_order_relaxed);
                     continue;
                 }
-                if (::write(tun_->fd(), plain, r.size) < 0 && errno != EAGAIN && errno != EINVAL)
-                    counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+                if (coalesce) {
+                    gro.add(plain, r.size, write_tun);
+                } else if (tun_->vnet()) {
+                    VnetHdr{}.store(plain - VnetHdr::kSize);
+                    write_tun(plain - VnetHdr::kSize, r.size + VnetHdr::kSize);
+                } else {
+                    write_tun(plain, r.size);
+                }
                 continue;
             }
             // Handshake initiation, response or cookie reply.
@@ -292,6 +349,7 @@ void Device::decrypt_loop() {
                 }
             }
         }
+        if (coalesce) gro.flush(write_tun);
     }
 }
 

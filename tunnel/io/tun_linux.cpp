@@ -23,14 +23,14 @@ struct Fd {
 };
 }  // namespace
 
-Result<std::unique_ptr<Tun>> Tun::create(const std::string& name, int mtu) {
+Result<std::unique_ptr<Tun>> Tun::create(const std::string& name, int mtu, bool offload) {
     if (name.empty() || name.size() >= IFNAMSIZ)
         return fail("interface name '" + name + "' must be 1 to " + std::to_string(IFNAMSIZ - 1) + " characters");
     const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return fail("cannot open /dev/net/tun: " + errstr() + " (load the tun module and run as root or with CAP_NET_ADMIN)");
     ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
     std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
     if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
         const std::string e = errstr();
@@ -40,6 +40,15 @@ Result<std::unique_ptr<Tun>> Tun::create(const std::string& name, int mtu) {
     const int flags = ::fcntl(fd, F_GETFL);
     ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     std::unique_ptr<Tun> tun(new Tun(fd, ifr.ifr_name));
+    if (offload) {
+        int hdr = 10;  // sizeof(struct virtio_net_hdr)
+        tun->vnet_ = ::ioctl(fd, TUNSETVNETHDRSZ, &hdr) == 0;
+        if (!tun->vnet_) {
+            return fail("TUN device '" + name + "' refused virtio-net headers: " + errstr());
+        }
+        const unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+        tun->offload_ = ::ioctl(fd, TUNSETOFFLOAD, features) == 0;
+    }
     Fd s{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
     if (s.fd >= 0) {
         ifreq m{};

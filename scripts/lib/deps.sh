@@ -1,0 +1,36 @@
+# Installs, with apt, the Debian 12 packages this project needs that are missing.
+# Sourced by scripts/test and scripts/demo. Idempotent; quiet when nothing is missing.
+
+ZTNA_APT_PACKAGES=(
+  # build
+  cmake g++ make pkg-config clang libclang-rt-14-dev
+  # libraries
+  libsodium-dev libb2-dev libssl-dev doctest-dev
+  # the real peers and the tools tests use
+  wireguard-go wireguard-tools iproute2 iputils-ping iperf3 netcat-openbsd procps kmod
+)
+
+ztna_install_deps() {
+  local missing=() p
+  for p in "${ZTNA_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages: ${missing[*]}; run as root (or: sudo apt-get install -y --no-install-recommends ${missing[*]})" >&2
+    return 1
+  fi
+  echo "== installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null || { echo "apt-get update failed" >&2; return 1; }
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || {
+    echo "apt-get install failed for: ${missing[*]}" >&2; return 1; }
+}
+
+ztna_build() {
+  # $1: preset (default or ci)
+  local preset=${1:-default}
+  cmake --preset "$preset" >/dev/null || return 1
+  cmake --build --preset "$preset" -- --no-print-directory 2>&1 | grep -vE '^\[ *[0-9]+%\]|^Consolidate|^Scanning' || true
+  [ "${PIPESTATUS[0]}" -eq 0 ]
+}
