@@ -3,6 +3,8 @@
 // arbitrary payloads and buffer sizes.
 #include <ztna_wireguard.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 

@@ -1,5 +1,6 @@
 // libFuzzer target: the UAPI codec. Any text is parsed without crashing; a
 // request that parses is formatted back and must parse again.
+#include <cstdint>
 #include <string>
 #include <string_view>
 
