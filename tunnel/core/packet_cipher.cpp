@@ -8,7 +8,14 @@
 
 namespace ztna::tunnel {
 
-std::string_view to_string(AeadBackend b) { return b == AeadBackend::Libsodium ? "libsodium" : "openssl"; }
+std::string_view to_string(AeadBackend b) {
+    switch (b) {
+        case AeadBackend::Libsodium: return "libsodium";
+        case AeadBackend::OpenSsl: return "openssl";
+        case AeadBackend::BySize: return "by-size";
+    }
+    return "unknown";
+}
 
 namespace {
 
@@ -79,10 +86,32 @@ private:
     EVP_CIPHER_CTX* dec_ = nullptr;
 };
 
+class BySizeCipher final : public PacketCipher {
+public:
+    explicit BySizeCipher(const Key& k) : small_(k), large_(k) {}
+    void seal(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* pt, std::size_t n) override {
+        if (n < kBySizeOpenSslFrom)
+            small_.seal(out, counter, pt, n);
+        else
+            large_.seal(out, counter, pt, n);
+    }
+    bool open(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* ct, std::size_t n) override {
+        return n < kBySizeOpenSslFrom + 16 ? small_.open(out, counter, ct, n) : large_.open(out, counter, ct, n);
+    }
+
+private:
+    SodiumCipher small_;
+    OpenSslCipher large_;
+};
+
 }  // namespace
 
 std::unique_ptr<PacketCipher> make_packet_cipher(AeadBackend backend, const Key& key) {
-    if (backend == AeadBackend::OpenSsl) return std::make_unique<OpenSslCipher>(key);
+    switch (backend) {
+        case AeadBackend::OpenSsl: return std::make_unique<OpenSslCipher>(key);
+        case AeadBackend::BySize: return std::make_unique<BySizeCipher>(key);
+        case AeadBackend::Libsodium: break;
+    }
     return std::make_unique<SodiumCipher>(key);
 }
 

@@ -13,11 +13,14 @@
 
 namespace ztna::tunnel {
 
-enum class AeadBackend { Libsodium, OpenSsl };
+enum class AeadBackend { Libsodium, OpenSsl, BySize };
 
-// Chosen by bench/tunnel_bench (see docs/performance.md): OpenSSL's
-// ChaCha20-Poly1305 is the faster one on this project's machines.
-inline constexpr AeadBackend kDefaultAeadBackend = AeadBackend::OpenSsl;
+// Chosen by bench/tunnel_bench (figures in docs/performance.md): libsodium is
+// faster below about 576 bytes (OpenSSL has a fixed cost per call), OpenSSL
+// 1.35-1.5x faster from 640 bytes up. Both compute the same ChaCha20-Poly1305,
+// so BySize picks per packet.
+inline constexpr AeadBackend kDefaultAeadBackend = AeadBackend::BySize;
+inline constexpr std::size_t kBySizeOpenSslFrom = 576;
 
 std::string_view to_string(AeadBackend b);
 
