@@ -113,10 +113,11 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "ztna-wg: fork failed: %s\n", std::strerror(errno));
             return 1;
         }
-        if (pid > 0) return 0;  // the parent: the interface exists and the socket listens
+        // The parent: the interface exists and the socket listens. _exit, so no
+        // destructor closes the device or unlinks the socket the child serves.
+        if (pid > 0) ::_exit(0);
         ::setsid();
-        if (::chdir("/") != 0) {
-        }
+        if (::chdir("/") != 0) std::fprintf(stderr, "ztna-wg: chdir / failed: %s\n", std::strerror(errno));
         detach_stdio();
     } else {
         std::fprintf(stderr, "ztna-wg: interface %s is up; configure it with wg(8) via %s\n", dev.name().c_str(),
