@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "dispatch.h"
 #include "keys.h"
 
@@ -44,6 +46,16 @@ inline std::vector<std::uint8_t> ipv4_packet(std::size_t n, std::uint8_t fill = 
     return p;
 }
 
+// A simple valid IPv6 packet of n bytes (n >= 40): payload length n - 40.
+inline std::vector<std::uint8_t> ipv6_packet(std::size_t n, std::uint8_t fill = 0xcd) {
+    std::vector<std::uint8_t> p(n, fill);
+    p[0] = 0x60;
+    p[1] = p[2] = p[3] = 0;
+    p[4] = std::uint8_t((n - 40) >> 8);
+    p[5] = std::uint8_t(n - 40);
+    return p;
+}
+
 struct Pair {
     FakeClock clock;
     SeededRng rng{42};
@@ -71,6 +83,68 @@ struct Pair {
         Env e = env(under_load);
         return receive_datagram(*to.responder, to, {buf.data(), n}, src, buf2, e).result;
     }
+
+    // Delivers a copy of bytes to `to` (through buf).
+    TunnResult deliver_bytes(Side& to, std::span<const std::uint8_t> bytes, bool under_load = false,
+                             std::span<const std::uint8_t> src = {}) {
+        std::memcpy(buf.data(), bytes.data(), bytes.size());
+        return deliver(to, bytes.size(), under_load, src);
+    }
+
+    // Moves what the receiver produced (buf2[0..n)) into buf, ready to deliver onwards.
+    void relay(std::size_t n) { std::memcpy(buf.data(), buf2.data(), n); }
+    // The bytes last produced into buf (by a sender) or buf2 (by a receiver), as a copy.
+    std::vector<std::uint8_t> sent(std::size_t n) const { return {buf.begin(), buf.begin() + std::ptrdiff_t(n)}; }
+    std::vector<std::uint8_t> produced(std::size_t n) const { return {buf2.begin(), buf2.begin() + std::ptrdiff_t(n)}; }
+
+    Side& other(Side& s) { return &s == &a ? b : a; }
+
+    // from seals packet into buf; returns the result (the datagram is buf[0..size)).
+    TunnResult encapsulate(Side& from, std::span<const std::uint8_t> packet) {
+        Env e = env();
+        return from.peer->encapsulate(packet, buf, e);
+    }
+    TunnResult tick(Side& s) {
+        Env e = env();
+        return s.peer->update_timers(buf, e);
+    }
+    TunnResult flush(Side& s) {
+        Env e = env();
+        return s.peer->flush_queued(buf, e);
+    }
+    std::uint64_t drops(const Side& s, DropReason r) const { return s.peer->stats().drops[std::size_t(r)]; }
+    std::uint64_t responder_drops(const Side& s, DropReason r) const { return s.responder->drops()[std::size_t(r)]; }
 };
+
+// A whole handshake started by `from` (initiation, response, and the
+// initiator's keepalive that confirms the session to the responder). Leaves
+// both sides with a usable current session created at the clock's now.
+inline void complete_handshake(Pair& p, Side& from) {
+    Side& to = p.other(from);
+    Env e = p.env();
+    const TunnResult init = from.peer->force_handshake(p.buf, e);
+    REQUIRE(init.op == Op::WriteToNetwork);
+    REQUIRE(init.size == spec::kInitiationSize);
+    const TunnResult resp = p.deliver(to, init.size);
+    REQUIRE(resp.op == Op::WriteToNetwork);
+    REQUIRE(resp.size == spec::kResponseSize);
+    p.relay(resp.size);
+    const TunnResult confirm = p.deliver(from, resp.size);
+    REQUIRE(confirm.op == Op::WriteToNetwork);
+    REQUIRE(confirm.size == spec::kDataMinSize);  // nothing queued: a keepalive
+    p.relay(confirm.size);
+    const TunnResult ka = p.deliver(to, confirm.size);
+    REQUIRE(ka.op == Op::Done);
+    REQUIRE(ka.authenticated);
+    REQUIRE(from.peer->has_session(p.clock.now));
+    REQUIRE(to.peer->has_session(p.clock.now));
+}
+
+// from encapsulates packet and to receives it; returns to's result (payload in p.buf2).
+inline TunnResult send_packet(Pair& p, Side& from, std::span<const std::uint8_t> packet) {
+    const TunnResult out = p.encapsulate(from, packet);
+    REQUIRE(out.op == Op::WriteToNetwork);
+    return p.deliver(p.other(from), out.size);
+}
 
 }  // namespace ztna::tunnel::testing

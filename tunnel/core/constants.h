@@ -53,7 +53,7 @@ inline constexpr std::size_t kMaxPacketSize = 65535;
 // Largest datagram the core will look at; anything bigger is dropped unread.
 inline constexpr std::size_t kMaxDatagramSize = kMaxPacketSize + spec::kDataMinSize + spec::kPaddingMultiple;
 // Initiations with a timestamp more than this far apart are not flooded.
-inline constexpr Duration kInitiationMinInterval = 1s / 50;
+inline constexpr Duration kInitiationMinInterval = Duration(1s) / 50;  // 20 ms (not 1s / 50: that is 0 whole seconds)
 }  // namespace limits
 
 }  // namespace ztna::tunnel

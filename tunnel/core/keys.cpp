@@ -33,6 +33,10 @@ std::string to_hex(std::span<const std::uint8_t, 32> key) {
 
 bool from_base64(std::span<std::uint8_t, 32> out, std::string_view text) {
     if (text.size() != 44 || text[43] != '=' || text[42] == '=') return false;
+    // libsodium 1.0.18's decoder takes bytes 0x80-0xff as base64 digits: check the alphabet first.
+    for (char c : text.substr(0, 43))
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/'))
+            return false;
     std::size_t len = 0;
     const char* end = nullptr;
     if (sodium_base642bin(out.data(), 32, text.data(), text.size(), nullptr, &len, &end,

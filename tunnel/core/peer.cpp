@@ -336,9 +336,8 @@ TunnResult Peer::update_timers(std::span<std::uint8_t> out, Env& env) {
     }
     if (due(persistent_keepalive_at_, now)) {
         persistent_keepalive_at_.reset();
-        TunnResult r = send_keepalive(out, env);
+        TunnResult r = send_keepalive(out, env);  // sending re-arms it (on_authenticated_sent)
         if (r.op != Op::Done) return r;
-        if (persistent_keepalive_.count() > 0) persistent_keepalive_at_ = now + persistent_keepalive_;
     }
     return TunnResult::done();
 }

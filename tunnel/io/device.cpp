@@ -1,8 +1,10 @@
 #include "device.h"
 
+#include "buffer.h"
 #include "tun_offload.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,9 +58,12 @@ Result<std::unique_ptr<Device>> Device::create(const Options& opts) {
     return d;
 }
 
-Device::Device(std::unique_ptr<Tun> tun) : tun_(std::move(tun)) {}
+Device::Device(std::unique_ptr<Tun> tun) : tun_(std::move(tun)), wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
-Device::~Device() { stop(); }
+Device::~Device() {
+    stop();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+}
 
 void Device::start() {
     if (running_.exchange(true)) return;
@@ -69,6 +74,7 @@ void Device::start() {
 
 void Device::stop() {
     running_ = false;
+    wake();
     for (auto* t : {&enc_, &dec_, &timers_})
         if (t->joinable()) t->join();
 }
@@ -88,11 +94,14 @@ void Device::set_endpoint(PeerEntry& e, const Endpoint& ep) {
     e.dest = sa;
 }
 
-void Device::send_raw(const SockAddr& to, const std::uint8_t* data, std::size_t n) {
+bool Device::send_raw(const SockAddr& to, const std::uint8_t* data, std::size_t n) {
     auto sock = std::atomic_load(&sock_);
-    if (!sock) return;
-    if (::sendto(sock->fd(), data, n, 0, reinterpret_cast<const sockaddr*>(&to.ss), to.len) < 0)
+    if (!sock) return false;
+    if (::sendto(sock->fd(), data, n, 0, reinterpret_cast<const sockaddr*>(&to.ss), to.len) < 0) {
         counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    return true;
 }
 
 void Device::send_to(PeerEntry& e, const std::uint8_t* data, std::size_t n) {
@@ -100,22 +109,31 @@ void Device::send_to(PeerEntry& e, const std::uint8_t* data, std::size_t n) {
         counters_.no_endpoint.fetch_add(1, std::memory_order_relaxed);
         return;
     }
-    send_raw(e.dest, data, n);
+    if (send_raw(e.dest, data, n)) e.tx_sent.fetch_add(n, std::memory_order_relaxed);
+}
+
+void Device::wake() {
+    const std::uint64_t one = 1;
+    if (wake_fd_ >= 0 && ::write(wake_fd_, &one, sizeof one) < 0) {
+        // The counter is only a doorbell; a full counter still wakes the reader.
+    }
 }
 
 namespace {
 // The encryption path's batch: packets are sealed in place in their slots and
 // go out together with one sendmmsg.
 struct SendBatch {
-    std::vector<std::uint8_t> storage = std::vector<std::uint8_t>(kBatch * kSlot);
+    Buffer storage{kBatch * kSlot};
     std::vector<mmsghdr> msgs = std::vector<mmsghdr>(kBatch);
     std::vector<iovec> iov = std::vector<iovec>(kBatch);
     std::vector<SockAddr> dests = std::vector<SockAddr>(kBatch);
+    std::vector<std::atomic<std::uint64_t>*> tx = std::vector<std::atomic<std::uint64_t>*>(kBatch);
     std::size_t n = 0;
 
     std::uint8_t* slot() { return storage.data() + n * kSlot; }
     bool full() const { return n == kBatch; }
-    void add(const SockAddr& to, std::size_t size) {
+    void add(const SockAddr& to, std::size_t size, std::atomic<std::uint64_t>& tx_counter) {
+        tx[n] = &tx_counter;
         dests[n] = to;
         iov[n] = {slot(), size};
         msgs[n] = {};
@@ -131,6 +149,8 @@ struct SendBatch {
         while (sock && sent < n) {
             const int r = ::sendmmsg(sock->fd(), msgs.data() + sent, unsigned(n - sent), 0);
             if (r > 0) {
+                for (std::size_t i = sent; i < sent + std::size_t(r); ++i)
+                    tx[i]->fetch_add(iov[i].iov_len, std::memory_order_relaxed);
                 sent += std::size_t(r);
                 continue;
             }
@@ -155,7 +175,7 @@ struct SendBatch {
 void Device::encrypt_loop() {
     SystemRng rng;
     SendBatch batch;
-    std::vector<std::uint8_t> big(VnetHdr::kSize + limits::kMaxPacketSize);
+    Buffer big(VnetHdr::kSize + limits::kMaxPacketSize);
     const bool vnet = tun_->vnet();
     pollfd pfd{tun_->fd(), POLLIN, 0};
     while (running_.load(std::memory_order_relaxed)) {
@@ -187,7 +207,7 @@ void Device::encrypt_loop() {
                 counters_.no_endpoint.fetch_add(1, std::memory_order_relaxed);
                 return;
             }
-            batch.add(pe.dest, r.size);
+            batch.add(pe.dest, r.size, pe.tx_sent);
             if (batch.full()) counters_.send_errors.fetch_add(batch.send(sock.get()), std::memory_order_relaxed);
         };
         for (std::size_t reads = 0; reads < kBatch; ++reads) {
@@ -249,8 +269,8 @@ struct LockingLookup final : PeerLookup {
 // UDP -> decrypt -> TUN, batched with recvmmsg. Data is decrypted in place.
 void Device::decrypt_loop() {
     SystemRng rng;
-    std::vector<std::uint8_t> storage(kBatch * kSlot);
-    std::vector<std::uint8_t> hs_out(kSlot);
+    Buffer storage(kBatch * kSlot);
+    Buffer hs_out(kSlot);
     std::vector<mmsghdr> msgs(kBatch);
     std::vector<iovec> iov(kBatch);
     std::vector<sockaddr_storage> from(kBatch);
@@ -266,8 +286,14 @@ void Device::decrypt_loop() {
             std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
             continue;
         }
-        pollfd pfd{sock->fd(), POLLIN, 0};
-        if (::poll(&pfd, 1, kPollMs) <= 0) continue;
+        pollfd pfd[2] = {{sock->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+        if (::poll(pfd, 2, kPollMs) <= 0) continue;
+        if (pfd[1].revents & POLLIN) {
+            std::uint64_t v;
+            if (::read(wake_fd_, &v, sizeof v) < 0) {
+            }
+            continue;  // the socket may have changed: pick up the new one
+        }
         for (std::size_t i = 0; i < kBatch; ++i) {
             iov[i] = {storage.data() + i * kSlot, kSlot};
             msgs[i] = {};
@@ -339,7 +365,8 @@ void Device::decrypt_loop() {
                 set_endpoint(*lookup.entry, src);
             if (r.result.op == Op::WriteToNetwork) {
                 SockAddr to;
-                if (sock->to_sockaddr(src, to)) send_raw(to, hs_out.data(), r.result.size);
+                if (sock->to_sockaddr(src, to) && send_raw(to, hs_out.data(), r.result.size) && lookup.entry)
+                    lookup.entry->tx_sent.fetch_add(r.result.size, std::memory_order_relaxed);
             }
             if (lookup.entry) {
                 while (true) {
@@ -355,7 +382,7 @@ void Device::decrypt_loop() {
 
 void Device::timer_loop() {
     SystemRng rng;
-    std::vector<std::uint8_t> buf(kSlot);
+    Buffer buf(kSlot);
     Duration second_start = mono_now();
     while (running_.load(std::memory_order_relaxed)) {
         std::this_thread::sleep_for(kTimerPeriod);
@@ -423,6 +450,7 @@ Result<void> Device::apply(const UapiSet& set, int& err) {
             return Unexpected<Error>{sock.error()};
         }
         std::atomic_store(&sock_, std::shared_ptr<UdpSocket>(std::move(*sock)));
+        wake();
         listen_port_ = *set.listen_port;
         for (auto& [id, pe] : by_id_)
             if (pe->endpoint) set_endpoint(*pe, *pe->endpoint);
@@ -498,7 +526,7 @@ UapiDeviceGet Device::snapshot() {
         const auto& st = pe->peer->stats();
         p.last_handshake_sec = st.last_handshake.count() / 1'000'000'000;
         p.last_handshake_nsec = st.last_handshake.count() % 1'000'000'000;
-        p.tx_bytes = st.tx_bytes;
+        p.tx_bytes = pe->tx_sent.load(std::memory_order_relaxed);
         p.rx_bytes = st.rx_bytes;
         p.persistent_keepalive =
             std::uint16_t(std::chrono::duration_cast<std::chrono::seconds>(pe->peer->persistent_keepalive()).count());

@@ -57,6 +57,7 @@ public:
 private:
     struct PeerEntry {
         std::mutex mu;
+        std::atomic<std::uint64_t> tx_sent{0};  // datagram bytes the socket accepted (what wg shows)
         std::unique_ptr<Peer> peer;
         std::optional<Endpoint> endpoint;
         SockAddr dest;
@@ -75,7 +76,8 @@ private:
     UapiDeviceGet snapshot();
     void set_endpoint(PeerEntry& e, const Endpoint& ep);
     void send_to(PeerEntry& e, const std::uint8_t* data, std::size_t n);
-    void send_raw(const SockAddr& to, const std::uint8_t* data, std::size_t n);
+    bool send_raw(const SockAddr& to, const std::uint8_t* data, std::size_t n);
+    void wake();
     std::uint32_t new_peer_id();
 
     std::unique_ptr<Tun> tun_;
@@ -96,6 +98,7 @@ private:
     std::atomic<std::uint32_t> handshakes_this_second_{0};
     std::atomic<std::uint32_t> handshakes_last_second_{0};
 
+    int wake_fd_ = -1;  // eventfd: wakes the decryption thread when the socket changes or on stop
     std::atomic<bool> running_{false};
     std::atomic<bool> dead_{false};
     std::thread enc_, dec_, timers_;

@@ -136,9 +136,7 @@ int split_gso(const std::uint8_t* pkt, std::size_t n, const VnetHdr& h, const Se
     return count;
 }
 
-TcpCoalescer::TcpCoalescer() : flows_(kMaxFlows) {
-    for (auto& f : flows_) f.buf.resize(VnetHdr::kSize + kMaxSize);
-}
+TcpCoalescer::TcpCoalescer() : flows_(kMaxFlows) {}
 
 void TcpCoalescer::emit(Flow& f, const Writer& write) {
     if (!f.active) return;
@@ -209,7 +207,7 @@ void TcpCoalescer::add(std::uint8_t* pkt, std::size_t n, const Writer& write) {
             std::memcpy(f.buf.data() + VnetHdr::kSize + f.len, pkt + hdr, payload);
             f.len += payload;
             f.next_seq += std::uint32_t(payload);
-            f.buf[VnetHdr::kSize + ip_hdr + 13] |= flags & kPsh;
+            f.buf.data()[VnetHdr::kSize + ip_hdr + 13] |= flags & kPsh;
             f.last_short = payload < f.mss;
             ++f.segments;
             return;

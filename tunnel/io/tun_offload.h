@@ -15,6 +15,8 @@
 #include <span>
 #include <vector>
 
+#include "buffer.h"
+
 namespace ztna::tunnel::io {
 
 // struct virtio_net_hdr (linux/virtio_net.h), host byte order on little-endian hosts.
@@ -67,7 +69,7 @@ public:
 
 private:
     struct Flow {
-        std::vector<std::uint8_t> buf;  // vnet header + merged packet
+        Buffer buf{VnetHdr::kSize + kMaxSize};  // vnet header + merged packet
         std::size_t len = 0;            // bytes of packet (without vnet header)
         std::size_t hdr = 0;            // IP + TCP header bytes
         std::size_t ip_hdr = 0;
