@@ -39,6 +39,7 @@ cpu_ticks() {  # utime + stime of a pid, all threads
   awk '{print $14 + $15}' "/proc/$1/stat"
 }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+anon_kib() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
 
 # iperf3 from A to B; prints "bits_per_second lost_percent" of the receiver.
 run_iperf() {  # run_iperf ARGS...
@@ -50,9 +51,12 @@ run_iperf() {  # run_iperf ARGS...
 import json,sys
 d=json.loads(sys.stdin.read())
 e=d["end"]
-if "sum_received" in e: print(e["sum_received"]["bits_per_second"], 0)
+if d["start"]["test_start"]["protocol"] == "UDP":
+  # "sum" is the receiver-side view reported back to the client: loss and the rate offered.
+  s=e["sum"]; loss=s.get("lost_percent",0)
+  print(s["bits_per_second"]*(1-loss/100), loss)
 else:
-  s=e["sum"]; print(s["bits_per_second"]*(1-s.get("lost_percent",0)/100), s.get("lost_percent",0))
+  print(e["sum_received"]["bits_per_second"], 0)
 ' <<<"$out"
 }
 
@@ -69,6 +73,8 @@ measure_impl() {  # measure_impl NAME IMPL
   rss_a=$(rss_kib "$WGNET_PID_A"); rss_b=$(rss_kib "$WGNET_PID_B")
   RESULT[$name,handshake_ms]=$(python3 -c "print(round(max(0.0, $first - $rest), 2))")
   RESULT[$name,idle_rss_kib]=$(( (rss_a > rss_b) ? rss_a : rss_b ))
+  rss_a=$(anon_kib "$WGNET_PID_A"); rss_b=$(anon_kib "$WGNET_PID_B")
+  RESULT[$name,idle_anon_kib]=$(( (rss_a > rss_b) ? rss_a : rss_b ))
 
   local c0 c1 bps lost bytes
   c0=$(( $(cpu_ticks "$WGNET_PID_A") + $(cpu_ticks "$WGNET_PID_B") ))
@@ -101,7 +107,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
     measure_impl "$name" "$impl"
     for k in tcp1 tcp4 udp; do better "$name" "$k" "${RESULT[$name,$k]}"; done
     better "$name" udp_loss "${RESULT[$name,udp_loss]}" min
-    for k in cpu_s_per_gb idle_rss_kib handshake_ms; do better "$name" "$k" "${RESULT[$name,$k]}" min; done
+    for k in cpu_s_per_gb idle_rss_kib idle_anon_kib handshake_ms; do better "$name" "$k" "${RESULT[$name,$k]}" min; done
   done
 done
 
@@ -116,6 +122,7 @@ rows = [
   ("UDP loss (%)", "udp_loss", 1, "lower"),
   ("CPU seconds per GB, both daemons (TCP 1 stream)", "cpu_s_per_gb", 1, "lower"),
   ("Idle RSS (MiB)", "idle_rss_kib", 1/1024, "lower"),
+  ("Idle RSS, private (anonymous) memory (MiB)", "idle_anon_kib", 1/1024, "lower"),
   ("Handshake (first ping minus RTT, ms)", "handshake_ms", 1, "lower"),
 ]
 if md:

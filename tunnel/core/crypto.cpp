@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "packet_cipher.h"
 #include "rng.h"
 
 namespace ztna::tunnel {
@@ -27,7 +28,13 @@ void SeededRng::fill(std::span<std::uint8_t> out) {
 
 namespace crypto {
 
-bool init() { return sodium_init() >= 0; }
+bool init() {
+    if (sodium_init() < 0) return false;
+    // Load OpenSSL's provider now rather than inside the first handshake (a few ms).
+    Key k;
+    (void)make_packet_cipher(AeadBackend::OpenSsl, k);
+    return true;
+}
 
 void hash(std::span<std::uint8_t, 32> out, std::initializer_list<Bytes> parts) {
     blake2s_state s;
