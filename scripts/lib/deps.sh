@@ -7,7 +7,7 @@ ZTNA_APT_PACKAGES=(
   # libraries
   libsodium-dev libb2-dev libssl-dev doctest-dev
   # the real peers and the tools tests use
-  wireguard-go wireguard-tools iproute2 iputils-ping iperf3 netcat-openbsd procps kmod
+  wireguard-go wireguard-tools iproute2 iputils-ping iperf3 netcat-openbsd procps kmod python3 curl
 )
 
 ztna_install_deps() {
