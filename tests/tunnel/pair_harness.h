@@ -116,6 +116,7 @@ struct Pair {
     std::uint64_t responder_drops(const Side& s, DropReason r) const { return s.responder->drops()[std::size_t(r)]; }
 };
 
+#ifndef DOCTEST_CONFIG_DISABLE  // these assert; benchmarks and fuzz targets build without doctest
 // A whole handshake started by `from` (initiation, response, and the
 // initiator's keepalive that confirms the session to the responder). Leaves
 // both sides with a usable current session created at the clock's now.
@@ -146,5 +147,7 @@ inline TunnResult send_packet(Pair& p, Side& from, std::span<const std::uint8_t>
     REQUIRE(out.op == Op::WriteToNetwork);
     return p.deliver(p.other(from), out.size);
 }
+
+#endif
 
 }  // namespace ztna::tunnel::testing
