@@ -27,10 +27,3 @@ ztna_install_deps() {
     echo "apt-get install failed for: ${missing[*]}" >&2; return 1; }
 }
 
-ztna_build() {
-  # $1: preset (default or ci)
-  local preset=${1:-default}
-  cmake --preset "$preset" >/dev/null || return 1
-  cmake --build --preset "$preset" -- --no-print-directory 2>&1 | grep -vE '^\[ *[0-9]+%\]|^Consolidate|^Scanning' || true
-  [ "${PIPESTATUS[0]}" -eq 0 ]
-}
