@@ -90,6 +90,15 @@ check "wg show interfaces lists IF" "" grep -qw "$IF" <<<"$out"
 out=$(wg show "$IF" dump 2>&1); rc=$?
 check "wg show IF dump (unconfigured)" "rc=$rc: $(oneline <<<"$out")" [ "$rc" = 0 ]
 
+# `wg showconf | wg setconf` on a device whose port the kernel picked (no listen-port ever
+# set), as `wg syncconf` and `wg-quick save` do: must succeed and change nothing.
+K0="$WGNET_TMP/self.key"; (umask 077; wg genkey >"$K0")
+nsx wg set "$IF" private-key "$K0"
+nsx wg showconf "$IF" >"$WGNET_TMP/self.conf"
+out=$(nsx wg setconf "$IF" "$WGNET_TMP/self.conf" 2>&1); rc=$?
+check "wg setconf of its own showconf (kernel-picked port)" "rc=$rc $(oneline <<<"$out")" [ "$rc" = 0 ]
+check "... leaves the configuration as it was" "" diff <(nsx wg showconf "$IF") "$WGNET_TMP/self.conf"
+
 # --- wg setconf / showconf round trip ------------------------------------------------------
 K=$(wg genkey); PUB=$(wg pubkey <<<"$K")
 P1K=$(wg genkey); P1=$(wg pubkey <<<"$P1K"); PSK1=$(wg genpsk)

@@ -34,6 +34,14 @@ std::vector<std::uint8_t> tcp4(std::size_t payload, std::uint32_t seq, std::uint
     p[33] = flags;
     p[34] = 0xff;  // window
     for (std::size_t i = 0; i < payload; ++i) p[40 + i] = std::uint8_t(fill_from + i);
+    // Valid IPv4 and TCP checksums, as a real sender's.
+    const std::uint16_t ipc = std::uint16_t(~checksum_fold(checksum_add(p.data(), 20)));
+    p[10] = std::uint8_t(ipc >> 8);
+    p[11] = std::uint8_t(ipc);
+    std::uint32_t s = checksum_add(&p[12], 8) + 6 + std::uint32_t(p.size() - 20);
+    const std::uint16_t tc = std::uint16_t(~checksum_fold(checksum_add(&p[20], p.size() - 20, s)));
+    p[36] = std::uint8_t(tc >> 8);
+    p[37] = std::uint8_t(tc);
     return p;
 }
 
@@ -179,4 +187,71 @@ TEST_CASE("packets that cannot be merged are written at once with an empty heade
     REQUIRE(written.size() == 1);
     CHECK(written[0].size() == VnetHdr::kSize + udp.size());
     for (std::size_t i = 0; i < VnetHdr::kSize; ++i) CHECK(written[0][i] == 0);
+}
+
+namespace {
+struct Collector {
+    TcpCoalescer gro;
+    std::vector<std::vector<std::uint8_t>> written;
+    TcpCoalescer::Writer w = [this](const std::uint8_t* p, std::size_t n) { written.emplace_back(p, p + n); };
+    void add(const std::vector<std::uint8_t>& pkt) {
+        std::vector<std::uint8_t> room(VnetHdr::kSize);
+        room.insert(room.end(), pkt.begin(), pkt.end());
+        gro.add(room.data() + VnetHdr::kSize, pkt.size(), w);
+    }
+    std::uint32_t seq_of(std::size_t i) const { return be32(written[i].data() + VnetHdr::kSize + 24); }
+};
+}  // namespace
+
+TEST_CASE("a segment with a bad TCP checksum is never merged (the kernel must see and drop it)") {
+    Collector c;
+    c.add(tcp4(1000, 100));
+    auto bad = tcp4(1000, 1100);
+    bad[45] ^= 0xff;  // payload corrupted after the checksum was computed
+    c.add(bad);
+    c.gro.flush(c.w);
+    REQUIRE(c.written.size() == 2);
+    CHECK(VnetHdr::load(c.written[0].data()).gso_type == VnetHdr::kGsoNone);
+    CHECK(VnetHdr::load(c.written[1].data()).gso_type == VnetHdr::kGsoNone);
+    CHECK_FALSE(tcp4_checksum_ok(c.written[1].data() + VnetHdr::kSize, bad.size()));  // left as it came
+}
+
+TEST_CASE("segments with different ECN marks are not merged (the congestion signal survives)") {
+    Collector c;
+    c.add(tcp4(1000, 100));
+    auto ce = tcp4(1000, 1100);
+    ce[1] = 0x03;  // CE
+    const std::uint16_t ipc = std::uint16_t(~checksum_fold(checksum_add(ce.data(), 10) + checksum_add(ce.data() + 12, 8)));
+    ce[10] = std::uint8_t(ipc >> 8);
+    ce[11] = std::uint8_t(ipc);
+    c.add(ce);
+    c.gro.flush(c.w);
+    REQUIRE(c.written.size() == 2);
+    CHECK(c.written[1][VnetHdr::kSize + 1] == 0x03);
+}
+
+TEST_CASE("a segment of the same flow with other TCP options does not overtake the held ones") {
+    Collector c;
+    c.add(tcp4(1000, 100));
+    c.add(tcp4(1000, 1100));
+    // Fill the other flow slots so a new flow would take slot 0 if matched wrongly.
+    auto opt = tcp4(1000, 2100);
+    opt.insert(opt.begin() + 40, {1, 1, 1, 1});  // 4 bytes of NOP options: header 24 bytes
+    opt[32] = 0x60;
+    opt[2] = std::uint8_t(opt.size() >> 8);
+    opt[3] = std::uint8_t(opt.size());
+    opt[10] = opt[11] = 0;
+    const std::uint16_t ipc = std::uint16_t(~checksum_fold(checksum_add(opt.data(), 20)));
+    opt[10] = std::uint8_t(ipc >> 8);
+    opt[11] = std::uint8_t(ipc);
+    opt[36] = opt[37] = 0;
+    std::uint32_t s = checksum_add(&opt[12], 8) + 6 + std::uint32_t(opt.size() - 20);
+    const std::uint16_t tc = std::uint16_t(~checksum_fold(checksum_add(&opt[20], opt.size() - 20, s)));
+    opt[36] = std::uint8_t(tc >> 8);
+    opt[37] = std::uint8_t(tc);
+    c.add(opt);
+    c.gro.flush(c.w);
+    REQUIRE(c.written.size() == 2);
+    CHECK(c.seq_of(0) == 100);   // the merged pair first
+    CHECK(c.seq_of(1) == 2100);  // then the segment with options
 }

@@ -44,7 +44,8 @@ inline constexpr std::size_t kPaddingMultiple = 16;
 namespace limits {
 // Replay window: bits kept behind the highest counter seen (wireguard-go keeps 8128).
 inline constexpr std::size_t kReplayWindowBits = 8192;
-// Handshake initiations retried for REKEY_ATTEMPT_TIME / REKEY_TIMEOUT attempts.
+// Retransmission gives up once more than REKEY_ATTEMPT_TIME / REKEY_TIMEOUT retries were made
+// (wireguard-go and the kernel: MAX_TIMER_HANDSHAKES, compared with ">").
 inline constexpr int kMaxHandshakeAttempts = int(spec::kRekeyAttemptTime / spec::kRekeyTimeout);
 // Packets held while a handshake is in flight, per peer.
 inline constexpr std::size_t kMaxQueuedPackets = 64;

@@ -4,7 +4,6 @@
 #include <sodium.h>
 
 #include <cstring>
-#include <stdexcept>
 
 namespace ztna::tunnel {
 
@@ -48,14 +47,15 @@ private:
 
 class OpenSslCipher final : public PacketCipher {
 public:
+    // ok() is false where this OpenSSL lacks ChaCha20-Poly1305 (a FIPS-only
+    // configuration, say): the caller then uses libsodium.
     explicit OpenSslCipher(const Key& k) {
         enc_ = EVP_CIPHER_CTX_new();
         dec_ = EVP_CIPHER_CTX_new();
-        if (!enc_ || !dec_ || EVP_EncryptInit_ex(enc_, EVP_chacha20_poly1305(), nullptr, k.data(), nullptr) != 1 ||
-            EVP_DecryptInit_ex(dec_, EVP_chacha20_poly1305(), nullptr, k.data(), nullptr) != 1) {
-            throw std::runtime_error("OpenSSL ChaCha20-Poly1305 is not available");  // programming/installation error
-        }
+        ok_ = enc_ && dec_ && EVP_EncryptInit_ex(enc_, EVP_chacha20_poly1305(), nullptr, k.data(), nullptr) == 1 &&
+              EVP_DecryptInit_ex(dec_, EVP_chacha20_poly1305(), nullptr, k.data(), nullptr) == 1;
     }
+    bool ok() const { return ok_; }
     ~OpenSslCipher() override {
         EVP_CIPHER_CTX_free(enc_);  // also cleanses the key schedule
         EVP_CIPHER_CTX_free(dec_);
@@ -84,35 +84,43 @@ public:
 private:
     EVP_CIPHER_CTX* enc_ = nullptr;
     EVP_CIPHER_CTX* dec_ = nullptr;
+    bool ok_ = false;
 };
 
 class BySizeCipher final : public PacketCipher {
 public:
-    explicit BySizeCipher(const Key& k) : small_(k), large_(k) {}
+    BySizeCipher(const Key& k, std::unique_ptr<OpenSslCipher> large) : small_(k), large_(std::move(large)) {}
     void seal(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* pt, std::size_t n) override {
         if (n < kBySizeOpenSslFrom)
             small_.seal(out, counter, pt, n);
         else
-            large_.seal(out, counter, pt, n);
+            large_->seal(out, counter, pt, n);
     }
     bool open(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* ct, std::size_t n) override {
-        return n < kBySizeOpenSslFrom + 16 ? small_.open(out, counter, ct, n) : large_.open(out, counter, ct, n);
+        return n < kBySizeOpenSslFrom + 16 ? small_.open(out, counter, ct, n) : large_->open(out, counter, ct, n);
     }
 
 private:
     SodiumCipher small_;
-    OpenSslCipher large_;
+    std::unique_ptr<OpenSslCipher> large_;
 };
 
 }  // namespace
 
 std::unique_ptr<PacketCipher> make_packet_cipher(AeadBackend backend, const Key& key) {
-    switch (backend) {
-        case AeadBackend::OpenSsl: return std::make_unique<OpenSslCipher>(key);
-        case AeadBackend::BySize: return std::make_unique<BySizeCipher>(key);
-        case AeadBackend::Libsodium: break;
+    if (backend != AeadBackend::Libsodium) {
+        auto ossl = std::make_unique<OpenSslCipher>(key);
+        if (ossl->ok()) {
+            if (backend == AeadBackend::OpenSsl) return ossl;
+            return std::make_unique<BySizeCipher>(key, std::move(ossl));
+        }
     }
     return std::make_unique<SodiumCipher>(key);
+}
+
+bool openssl_chacha_available() {
+    Key k;
+    return OpenSslCipher(k).ok();
 }
 
 }  // namespace ztna::tunnel

@@ -34,6 +34,8 @@ public:
                                     std::size_t n) = 0;
 };
 
+// Falls back to libsodium where OpenSSL cannot do ChaCha20-Poly1305.
 std::unique_ptr<PacketCipher> make_packet_cipher(AeadBackend backend, const Key& key);
+bool openssl_chacha_available();
 
 }  // namespace ztna::tunnel

@@ -71,6 +71,8 @@ void Peer::set_identity(std::shared_ptr<const StaticIdentity> local) {
     next_.reset();
     handshake_.reset();
     retransmit_handshake_.reset();
+    last_initiation_sent_.reset();  // the next packet may start a handshake at once
+    if (!queue_.empty()) want_handshake_ = true;
 }
 
 void Peer::set_persistent_keepalive(Duration interval, Duration now) {
@@ -176,16 +178,24 @@ TunnResult Peer::seal(Session& s, std::span<const std::uint8_t> packet, std::spa
     return TunnResult::network(total);
 }
 
-TunnResult Peer::encapsulate(std::span<const std::uint8_t> packet, std::span<std::uint8_t> out, Env& env) {
-    if (packet.size() > limits::kMaxPacketSize) return dropped(DropReason::TooLarge);
-    if (usable(current_.get(), env.now)) return seal(*current_, packet, out, env);
-
-    // No session: hold the packet and start a handshake.
+void Peer::enqueue(std::span<const std::uint8_t> packet) {
     if (queue_.size() >= limits::kMaxQueuedPackets) {
         queue_.pop_front();
         ++stats_.drops[std::size_t(DropReason::QueueFull)];
     }
     queue_.emplace_back(packet.begin(), packet.end());
+}
+
+TunnResult Peer::encapsulate(std::span<const std::uint8_t> packet, std::span<std::uint8_t> out, Env& env) {
+    if (packet.size() > limits::kMaxPacketSize) return dropped(DropReason::TooLarge);
+    if (usable(current_.get(), env.now)) {
+        if (queue_.empty()) return seal(*current_, packet, out, env);
+        // Packets are still queued from before the session: keep their order.
+        enqueue(packet);
+        return flush_queued(out, env);
+    }
+    // No session: hold the packet and start a handshake.
+    enqueue(packet);
     return initiate(out, env, false);
 }
 
@@ -200,7 +210,10 @@ TunnResult Peer::decapsulate(const Message& msg, std::span<std::uint8_t> out, En
     if (auto* d = std::get_if<DataMsg>(&msg)) return on_data(*d, out, env);
     if (auto* r = std::get_if<ResponseMsg>(&msg)) return on_response(*r, out, env);
     if (auto* c = std::get_if<CookieReplyMsg>(&msg)) {
-        if (!handshake_ || c->receiver() != handshake_->local_index) return dropped(DropReason::UnexpectedResponse);
+        // A reply to our initiation, or to our response (the session we offered in next_).
+        const bool ours = (handshake_ && c->receiver() == handshake_->local_index) ||
+                          (next_ && c->receiver() == next_->local_index);
+        if (!ours) return dropped(DropReason::UnexpectedResponse);
         if (!cookies_.consume_reply(*c, env.now)) return dropped(DropReason::BadCookieReply);
         return TunnResult::done();
     }
@@ -297,6 +310,7 @@ TunnResult Peer::handle_initiation(const ConsumedInitiation& init, std::span<std
 
 TunnResult Peer::update_timers(std::span<std::uint8_t> out, Env& env) {
     const Duration now = env.now;
+    if (!queue_.empty() && usable(current_.get(), now)) return flush_queued(out, env);
     if (due(zero_key_material_, now)) {
         zero_key_material_.reset();
         zero_keys();
@@ -308,7 +322,7 @@ TunnResult Peer::update_timers(std::span<std::uint8_t> out, Env& env) {
     }
     if (due(retransmit_handshake_, now)) {
         retransmit_handshake_.reset();
-        if (attempts_ >= std::uint32_t(limits::kMaxHandshakeAttempts)) {
+        if (attempts_ > std::uint32_t(limits::kMaxHandshakeAttempts)) {
             // Give up (whitepaper 6.4): forget the queue and the attempt; zero keys later.
             send_keepalive_.reset();
             queue_.clear();

@@ -85,6 +85,7 @@ private:
     TunnResult on_data(const DataMsg& m, std::span<std::uint8_t> out, Env& env);
     TunnResult on_response(const ResponseMsg& m, std::span<std::uint8_t> out, Env& env);
     TunnResult dropped(DropReason r);
+    void enqueue(std::span<const std::uint8_t> packet);
     void on_authenticated_sent(Env& env);
     void on_authenticated_received(Env& env);
     void zero_keys();

@@ -143,9 +143,13 @@ struct SendBatch {
         msgs[n].msg_hdr.msg_iovlen = 1;
         ++n;
     }
-    // Returns the number of datagrams that could not be sent.
+    // Returns the number of datagrams that could not be sent. A socket that
+    // stays full for kMaxWaits polls (about a second) loses the rest of the
+    // batch rather than holding the peer and configuration locks.
     std::size_t send(const UdpSocket* sock) {
+        static constexpr int kMaxWaits = 100;
         std::size_t sent = 0, failed = 0;
+        int waits = 0;
         while (sock && sent < n) {
             const int r = ::sendmmsg(sock->fd(), msgs.data() + sent, unsigned(n - sent), 0);
             if (r > 0) {
@@ -154,15 +158,20 @@ struct SendBatch {
                 sent += std::size_t(r);
                 continue;
             }
-            if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+            if (r < 0 && (errno == EAGAIN || errno == ENOBUFS) && ++waits <= kMaxWaits) {
                 pollfd w{sock->fd(), POLLOUT, 0};
                 ::poll(&w, 1, 10);
                 continue;
             }
             if (r < 0 && errno == EINTR) continue;
+            if (waits > kMaxWaits) {
+                failed += n - sent;
+                break;
+            }
             ++failed;  // unreachable destination and the like: skip that datagram
             ++sent;
         }
+        if (!sock) failed = n;
         n = 0;
         return failed;
     }
@@ -228,14 +237,18 @@ void Device::encrypt_loop() {
             n -= VnetHdr::kSize;
             const VnetHdr h = VnetHdr::load(into);
             if (h.gso_type == VnetHdr::kGsoNone) {
-                if (complete_checksum(pkt, n, h)) seal(n);
+                if (complete_checksum(pkt, n, h))
+                    seal(n);
+                else
+                    counters_.bad_offload.fetch_add(1, std::memory_order_relaxed);
                 continue;
             }
             // A super-packet: move it aside and cut it into the batch's slots.
             std::memcpy(big.data(), pkt, n);
-            split_gso(
+            const int segments = split_gso(
                 big.data(), n, h, [&](std::size_t) { return batch.slot() + kHeadroom; },
                 [&](std::size_t len) { seal(len); });
+            if (segments < 0) counters_.bad_offload.fetch_add(1, std::memory_order_relaxed);
         }
         counters_.send_errors.fetch_add(batch.send(sock.get()), std::memory_order_relaxed);
     }
@@ -277,8 +290,7 @@ void Device::decrypt_loop() {
     TcpCoalescer gro;
     const bool coalesce = tun_->vnet() && tun_->offload();
     const TcpCoalescer::Writer write_tun = [this](const std::uint8_t* p, std::size_t n) {
-        if (::write(tun_->fd(), p, n) < 0 && errno != EAGAIN && errno != EINVAL)
-            counters_.send_errors.fetch_add(1, std::memory_order_relaxed);
+        if (::write(tun_->fd(), p, n) < 0) counters_.tun_write_errors.fetch_add(1, std::memory_order_relaxed);
     };
     while (running_.load(std::memory_order_relaxed)) {
         auto sock = std::atomic_load(&sock_);
@@ -423,7 +435,37 @@ Result<void> Device::apply(const UapiSet& set, int& err) {
     Env e = env(rng);
     std::vector<std::uint8_t> buf(512);
 
-    if (set.private_key) {
+    // The steps that can fail come first, so a refused request changes nothing.
+    auto current = std::atomic_load(&sock_);
+    const std::uint32_t mark = set.fwmark.value_or(fwmark_);
+    std::shared_ptr<UdpSocket> fresh;
+    // listen_port=0 means "any port": the current socket already is one.
+    if (set.listen_port && *set.listen_port != 0 && (!current || *set.listen_port != current->port())) {
+        int sys_err = 0;
+        auto sock = UdpSocket::open(*set.listen_port, mark, &sys_err);
+        if (!sock) {
+            err = sys_err == EADDRINUSE ? uapi_errno::kAddrInUse : uapi_errno::kInvalid;
+            return Unexpected<Error>{sock.error()};
+        }
+        fresh = std::move(*sock);
+    } else if (set.fwmark && *set.fwmark != fwmark_ && current) {
+        auto r = current->set_fwmark(*set.fwmark);
+        if (!r) {
+            err = uapi_errno::kInvalid;
+            return r;
+        }
+    }
+    fwmark_ = mark;
+    if (fresh) {
+        std::atomic_store(&sock_, fresh);
+        wake();
+        for (auto& [id, pe] : by_id_)
+            if (pe->endpoint) set_endpoint(*pe, *pe->endpoint);
+    }
+
+    // The same private key again (wg setconf, wg syncconf) keeps every session.
+    const bool same_key = set.private_key && identity_ && set.private_key->equals(identity_->private_key);
+    if (set.private_key && !same_key) {
         if (set.private_key->is_zero()) {
             identity_.reset();
             responder_.reset();
@@ -442,29 +484,6 @@ Result<void> Device::apply(const UapiSet& set, int& err) {
             std::lock_guard pl(pe->mu);
             pe->peer->set_identity(identity_);
         }
-    }
-    if (set.listen_port && *set.listen_port != listen_port_) {
-        auto sock = UdpSocket::open(*set.listen_port, fwmark_);
-        if (!sock) {
-            err = uapi_errno::kAddrInUse;
-            return Unexpected<Error>{sock.error()};
-        }
-        std::atomic_store(&sock_, std::shared_ptr<UdpSocket>(std::move(*sock)));
-        wake();
-        listen_port_ = *set.listen_port;
-        for (auto& [id, pe] : by_id_)
-            if (pe->endpoint) set_endpoint(*pe, *pe->endpoint);
-    }
-    if (set.fwmark) {
-        auto sock = std::atomic_load(&sock_);
-        if (sock) {
-            auto r = sock->set_fwmark(*set.fwmark);
-            if (!r) {
-                err = uapi_errno::kInvalid;
-                return r;
-            }
-        }
-        fwmark_ = *set.fwmark;
     }
     if (set.replace_peers) {
         by_key_.clear();
@@ -515,7 +534,7 @@ UapiDeviceGet Device::snapshot() {
     UapiDeviceGet d;
     if (identity_) d.private_key = identity_->private_key;
     auto sock = std::atomic_load(&sock_);
-    d.listen_port = sock ? sock->port() : listen_port_;
+    d.listen_port = sock ? sock->port() : 0;
     d.fwmark = fwmark_;
     for (auto& [key, pe] : by_key_) {
         std::lock_guard pl(pe->mu);

@@ -30,7 +30,9 @@ struct DeviceCounters {
     std::atomic<std::uint64_t> bad_source{0};    // decrypted packet from an address the peer may not use
     std::atomic<std::uint64_t> unknown_index{0};
     std::atomic<std::uint64_t> malformed{0};
-    std::atomic<std::uint64_t> send_errors{0};
+    std::atomic<std::uint64_t> send_errors{0};       // datagrams the UDP socket refused
+    std::atomic<std::uint64_t> tun_write_errors{0};  // packets the TUN device refused (full queue, bad GSO)
+    std::atomic<std::uint64_t> bad_offload{0};       // TUN super-packets or partial checksums that were malformed
 };
 
 class Device {
@@ -82,7 +84,6 @@ private:
 
     std::unique_ptr<Tun> tun_;
     std::shared_ptr<UdpSocket> sock_;  // replaced on listen_port change; readers hold a copy
-    std::uint16_t listen_port_ = 0;    // as configured (0: any)
     std::uint32_t fwmark_ = 0;
 
     mutable std::shared_mutex config_mu_;  // peers, allowed IPs, identity, socket

@@ -23,29 +23,52 @@ struct Fd {
 };
 }  // namespace
 
-Result<std::unique_ptr<Tun>> Tun::create(const std::string& name, int mtu, bool offload) {
-    if (name.empty() || name.size() >= IFNAMSIZ)
-        return fail("interface name '" + name + "' must be 1 to " + std::to_string(IFNAMSIZ - 1) + " characters");
+namespace {
+// Opens /dev/net/tun and attaches it to the interface `name`.
+Result<int> open_tun(const std::string& name, short flags, std::string& actual_name) {
     const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return fail("cannot open /dev/net/tun: " + errstr() + " (load the tun module and run as root or with CAP_NET_ADMIN)");
     ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+    ifr.ifr_flags = flags;
     std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
     if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
         const std::string e = errstr();
         ::close(fd);
         return fail("cannot create TUN device '" + name + "': " + e + " (is the name taken by another kind of interface?)");
     }
+    actual_name = ifr.ifr_name;
+    return fd;
+}
+}  // namespace
+
+Result<std::unique_ptr<Tun>> Tun::create(const std::string& name, int mtu, bool offload) {
+    if (name.empty() || name.size() >= IFNAMSIZ)
+        return fail("interface name '" + name + "' must be 1 to " + std::to_string(IFNAMSIZ - 1) + " characters");
+    std::string actual;
+    bool vnet = false;
+    int fd = -1;
+    if (offload) {
+        auto r = open_tun(name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, actual);
+        if (!r) return Unexpected<Error>{r.error()};
+        fd = *r;
+        int hdr = 10;  // sizeof(struct virtio_net_hdr)
+        vnet = ::ioctl(fd, TUNSETVNETHDRSZ, &hdr) == 0;
+        if (!vnet) {  // this kernel will not do virtio-net headers: plain packets
+            ::close(fd);
+            fd = -1;
+        }
+    }
+    if (fd < 0) {
+        auto r = open_tun(name, IFF_TUN | IFF_NO_PI, actual);
+        if (!r) return Unexpected<Error>{r.error()};
+        fd = *r;
+    }
     const int flags = ::fcntl(fd, F_GETFL);
     ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    std::unique_ptr<Tun> tun(new Tun(fd, ifr.ifr_name));
-    if (offload) {
-        int hdr = 10;  // sizeof(struct virtio_net_hdr)
-        tun->vnet_ = ::ioctl(fd, TUNSETVNETHDRSZ, &hdr) == 0;
-        if (!tun->vnet_) {
-            return fail("TUN device '" + name + "' refused virtio-net headers: " + errstr());
-        }
+    std::unique_ptr<Tun> tun(new Tun(fd, actual));
+    tun->vnet_ = vnet;
+    if (vnet) {
         const unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
         tun->offload_ = ::ioctl(fd, TUNSETOFFLOAD, features) == 0;
     }

@@ -190,18 +190,24 @@ void TcpCoalescer::add(std::uint8_t* pkt, std::size_t n, const Writer& write) {
     const std::size_t payload = n - hdr;
     const std::uint32_t seq = be32(tcp + 4);
 
-    // Same flow: addresses, ports; same ACK, window and options (header bytes
-    // other than seq, checksum and, for IPv4, length/id/checksum).
+    // A segment whose checksum is wrong must reach the kernel as it is, to be
+    // dropped there: merging would give it a fresh, valid checksum.
+    if (checksum_fold(checksum_add(tcp, n - ip_hdr, pseudo_sum(pkt, v6, n - ip_hdr))) != 0xffff) return pass_through();
+
+    // The same flow (addresses and ports): merge if the segment continues it,
+    // with the same ACK, window, options and IP header fields; else write the
+    // flow out first so segments of one flow never pass each other.
     for (auto& f : flows_) {
-        if (!f.active || f.v6 != v6 || f.hdr != hdr) continue;
+        if (!f.active || f.v6 != v6) continue;
         const std::uint8_t* h = f.buf.data() + VnetHdr::kSize;
         const bool same_addrs = v6 ? std::memcmp(h + 8, pkt + 8, 32) == 0 : std::memcmp(h + 12, pkt + 12, 8) == 0;
-        if (!same_addrs || std::memcmp(h + ip_hdr, tcp, 4) != 0) continue;  // ports
-        // Found the flow: merge if it continues it, else flush it first.
-        const bool same_rest = std::memcmp(h + ip_hdr + 8, tcp + 8, 5) == 0 &&       // ack, data offset
-                               std::memcmp(h + ip_hdr + 14, tcp + 14, 2) == 0 &&     // window
-                               std::memcmp(h + ip_hdr + 18, tcp + 18, tcp_hdr - 18) == 0 &&  // urgent, options
-                               (v6 ? std::memcmp(h, pkt, 4) == 0 : std::memcmp(h + 8, pkt + 8, 2) == 0);  // ttl/tos
+        if (!same_addrs || std::memcmp(h + ip_hdr, tcp, 4) != 0) continue;
+        const bool same_rest =
+            f.hdr == hdr && std::memcmp(h + ip_hdr + 8, tcp + 8, 5) == 0 &&  // ack, data offset
+            std::memcmp(h + ip_hdr + 14, tcp + 14, 2) == 0 &&                 // window
+            std::memcmp(h + ip_hdr + 18, tcp + 18, tcp_hdr - 18) == 0 &&      // urgent pointer, options
+            (v6 ? std::memcmp(h, pkt, 4) == 0                                   // traffic class, flow label
+                : h[1] == pkt[1] && h[8] == pkt[8] && (h[6] & 0xe0) == (pkt[6] & 0xe0));  // TOS/ECN, TTL, DF
         if (same_rest && seq == f.next_seq && !f.last_short && payload <= f.mss && f.len + payload <= kMaxSize &&
             !(h[ip_hdr + 13] & kPsh)) {
             std::memcpy(f.buf.data() + VnetHdr::kSize + f.len, pkt + hdr, payload);

@@ -23,7 +23,8 @@ struct SockAddr {
 class UdpSocket {
 public:
     // port 0 picks a free port. Buffers are sized for line rate (4 MiB).
-    static Result<std::unique_ptr<UdpSocket>> open(std::uint16_t port, std::uint32_t fwmark);
+    // On failure, *sys_errno (if given) holds the errno of the call that failed.
+    static Result<std::unique_ptr<UdpSocket>> open(std::uint16_t port, std::uint32_t fwmark, int* sys_errno = nullptr);
     ~UdpSocket();
     UdpSocket(const UdpSocket&) = delete;
     UdpSocket& operator=(const UdpSocket&) = delete;

@@ -22,7 +22,11 @@ void size_buffers(int fd) {
 }
 }  // namespace
 
-Result<std::unique_ptr<UdpSocket>> UdpSocket::open(std::uint16_t port, std::uint32_t fwmark) {
+Result<std::unique_ptr<UdpSocket>> UdpSocket::open(std::uint16_t port, std::uint32_t fwmark, int* sys_errno) {
+    auto failed = [&](std::string msg) {
+        if (sys_errno) *sys_errno = errno;
+        return fail(std::move(msg));
+    };
     bool v6 = true;
     int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd >= 0) {
@@ -36,21 +40,25 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::open(std::uint16_t port, std::uint
             const int e = errno;
             ::close(fd);
             fd = -1;
-            if (e == EADDRINUSE) return fail("UDP port " + std::to_string(port) + " is already in use; pick another listen-port");
+            if (e == EADDRINUSE) {
+                errno = e;
+                return failed("UDP port " + std::to_string(port) + " is already in use; pick another listen-port");
+            }
         }
     }
     if (fd < 0) {  // no IPv6 here: IPv4 only
         v6 = false;
         fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0) return fail(std::string("cannot create a UDP socket: ") + std::strerror(errno));
+        if (fd < 0) return failed(std::string("cannot create a UDP socket: ") + std::strerror(errno));
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_port = htons(port);
         a.sin_addr.s_addr = htonl(INADDR_ANY);
         if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) {
-            const std::string e = std::strerror(errno);
+            const int e = errno;
             ::close(fd);
-            return fail("cannot bind UDP port " + std::to_string(port) + ": " + e);
+            errno = e;
+            return failed("cannot bind UDP port " + std::to_string(port) + ": " + std::strerror(e));
         }
     }
     size_buffers(fd);
@@ -62,7 +70,10 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::open(std::uint16_t port, std::uint
     std::unique_ptr<UdpSocket> s(new UdpSocket(fd, actual, v6));
     if (fwmark) {
         auto r = s->set_fwmark(fwmark);
-        if (!r) return Unexpected<Error>{r.error()};
+        if (!r) {
+            if (sys_errno) *sys_errno = EPERM;
+            return Unexpected<Error>{r.error()};
+        }
     }
     return s;
 }
