@@ -8,7 +8,7 @@
 #
 # Prints a table with the ratio ztna-wg / wireguard-go for every row (higher is
 # better for throughput; lower is better for CPU, RSS and time rows).
-set -euo pipefail
+set -uo pipefail  # no -e: the cleanup trap of tests/lib/wgnet.sh must always run
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 SECONDS_PER_TEST=10

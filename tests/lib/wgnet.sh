@@ -133,12 +133,10 @@ wgnet_kill() {
 # TUN devices in them), sockets and temp files. Idempotent; safe from traps.
 wgnet_cleanup() {
     local rc=$?
+    # Runs from traps, also in callers that use `set -e`: no failed kill or wait may stop it.
+    set +e
     (( WGNET_CLEANED )) && return "$rc"
     WGNET_CLEANED=1
-    if [[ ${WGNET_KEEP:-0} == 1 ]]; then
-        wgnet_log "WGNET_KEEP=1: leaving pids=(${WGNET_PIDS[*]}) netns=(${WGNET_NSS[*]}) tmp=$WGNET_TMP"
-        return "$rc"
-    fi
     local pid ns s
     if [[ -n $WGNET_WATCHDOG_PID ]]; then
         # Stop the watchdog subshell first (so it cannot fire), then its sleep.
@@ -147,6 +145,10 @@ wgnet_cleanup() {
         kill -TERM "$WGNET_WATCHDOG_PID" 2>/dev/null
         for pid in $wd_children; do kill -TERM "$pid" 2>/dev/null; done
         wait "$WGNET_WATCHDOG_PID" 2>/dev/null
+    fi
+    if [[ ${WGNET_KEEP:-0} == 1 ]]; then
+        wgnet_log "WGNET_KEEP=1: leaving pids=(${WGNET_PIDS[*]}) netns=(${WGNET_NSS[*]}) tmp=$WGNET_TMP"
+        return "$rc"
     fi
     for pid in "${WGNET_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null
@@ -326,6 +328,7 @@ wgnet_pair_up() {
 
 # wgnet_pair_down: stop both daemons and delete the pair's namespaces (and so its veths).
 wgnet_pair_down() {
+    [[ ${WGNET_KEEP:-0} == 1 ]] && return 0  # keep it for debugging; the exit report lists it
     local s ns_v
     for s in A B; do wgnet_stop "$s" >/dev/null 2>&1; done
     for s in A B; do

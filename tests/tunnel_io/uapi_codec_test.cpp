@@ -92,5 +92,7 @@ TEST_CASE("get output lists device then peers and ends with errno=0") {
     CHECK(out.find("last_handshake_time_sec=12\n") != std::string::npos);
     CHECK(out.find("tx_bytes=100\nrx_bytes=200\n") != std::string::npos);
     CHECK(out.find("allowed_ip=10.0.0.0/24\nerrno=0\n\n") != std::string::npos);
-    CHECK(format_errno(98) == "errno=98\n\n");
+    // Negative on the wire, as wireguard-go answers and wg(8) expects ("Address already in use").
+    CHECK(format_errno(98) == "errno=-98\n\n");
+    CHECK(format_errno(0) == "errno=0\n\n");
 }

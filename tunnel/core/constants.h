@@ -53,6 +53,8 @@ inline constexpr std::size_t kMaxQueuedPackets = 64;
 inline constexpr std::size_t kMaxPacketSize = 65535;
 // Largest datagram the core will look at; anything bigger is dropped unread.
 inline constexpr std::size_t kMaxDatagramSize = kMaxPacketSize + spec::kDataMinSize + spec::kPaddingMultiple;
+// Handshake messages per second above which initiators must prove their address (cookies).
+inline constexpr std::uint32_t kUnderLoadHandshakesPerSecond = 256;
 // Initiations with a timestamp more than this far apart are not flooded.
 inline constexpr Duration kInitiationMinInterval = Duration(1s) / 50;  // 20 ms (not 1s / 50: that is 0 whole seconds)
 }  // namespace limits

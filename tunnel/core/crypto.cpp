@@ -116,16 +116,14 @@ void clamp(Key& k) {
     k.data()[31] = (k.data()[31] & 127) | 64;
 }
 
-namespace {
-void nonce12(std::uint8_t n[12], std::uint64_t counter) {
+void counter_nonce(std::uint8_t n[12], std::uint64_t counter) {
     std::memset(n, 0, 4);
     for (int i = 0; i < 8; ++i) n[4 + i] = std::uint8_t(counter >> (8 * i));
 }
-}  // namespace
 
 void aead_seal(std::uint8_t* out, const Key& key, std::uint64_t counter, Bytes pt, Bytes ad) {
     std::uint8_t n[12];
-    nonce12(n, counter);
+    counter_nonce(n, counter);
     crypto_aead_chacha20poly1305_ietf_encrypt(out, nullptr, pt.data(), pt.size(), ad.data(), ad.size(), nullptr, n,
                                               key.data());
 }
@@ -133,7 +131,7 @@ void aead_seal(std::uint8_t* out, const Key& key, std::uint64_t counter, Bytes p
 bool aead_open(std::uint8_t* out, const Key& key, std::uint64_t counter, Bytes ct, Bytes ad) {
     if (ct.size() < kAeadTag) return false;
     std::uint8_t n[12];
-    nonce12(n, counter);
+    counter_nonce(n, counter);
     return crypto_aead_chacha20poly1305_ietf_decrypt(out, nullptr, nullptr, ct.data(), ct.size(), ad.data(), ad.size(), n,
                                                      key.data()) == 0;
 }

@@ -35,6 +35,8 @@ void public_from_private(PublicKey& out, const Key& private_key);
 void clamp(Key& k);
 
 constexpr std::size_t kAeadTag = 16;
+// The ChaCha20-Poly1305 nonce of WireGuard: 32 zero bits || le64(counter).
+void counter_nonce(std::uint8_t out[12], std::uint64_t counter);
 // ChaCha20-Poly1305 (IETF) with the nonce 32 zero bits || le64(counter).
 void aead_seal(std::uint8_t* out, const Key& key, std::uint64_t counter, Bytes plaintext, Bytes ad);
 [[nodiscard]] bool aead_open(std::uint8_t* out, const Key& key, std::uint64_t counter, Bytes ciphertext, Bytes ad);

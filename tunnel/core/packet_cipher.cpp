@@ -1,5 +1,7 @@
 #include "packet_cipher.h"
 
+#include "crypto.h"
+
 #include <openssl/evp.h>
 #include <sodium.h>
 
@@ -18,17 +20,12 @@ std::string_view to_string(AeadBackend b) {
 
 namespace {
 
-void make_nonce(std::uint8_t n[12], std::uint64_t counter) {
-    std::memset(n, 0, 4);
-    for (int i = 0; i < 8; ++i) n[4 + i] = std::uint8_t(counter >> (8 * i));
-}
-
 class SodiumCipher final : public PacketCipher {
 public:
     explicit SodiumCipher(const Key& k) : key_(k) {}
     void seal(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* pt, std::size_t n) override {
         std::uint8_t nonce[12];
-        make_nonce(nonce, counter);
+        crypto::counter_nonce(nonce, counter);
         unsigned long long maclen = 0;
         crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, out + n, &maclen, pt, n, nullptr, 0, nullptr, nonce,
                                                            key_.data());
@@ -36,7 +33,7 @@ public:
     bool open(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* ct, std::size_t n) override {
         if (n < 16) return false;
         std::uint8_t nonce[12];
-        make_nonce(nonce, counter);
+        crypto::counter_nonce(nonce, counter);
         return crypto_aead_chacha20poly1305_ietf_decrypt_detached(out, nullptr, ct, n - 16, ct + n - 16, nullptr, 0,
                                                                   nonce, key_.data()) == 0;
     }
@@ -62,7 +59,7 @@ public:
     }
     void seal(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* pt, std::size_t n) override {
         std::uint8_t nonce[12];
-        make_nonce(nonce, counter);
+        crypto::counter_nonce(nonce, counter);
         int len = 0;
         EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, nonce);
         if (n) EVP_EncryptUpdate(enc_, out, &len, pt, int(n));
@@ -72,7 +69,7 @@ public:
     bool open(std::uint8_t* out, std::uint64_t counter, const std::uint8_t* ct, std::size_t n) override {
         if (n < 16) return false;
         std::uint8_t nonce[12];
-        make_nonce(nonce, counter);
+        crypto::counter_nonce(nonce, counter);
         int len = 0;
         if (EVP_DecryptInit_ex(dec_, nullptr, nullptr, nullptr, nonce) != 1) return false;
         if (EVP_CIPHER_CTX_ctrl(dec_, EVP_CTRL_AEAD_SET_TAG, 16, const_cast<std::uint8_t*>(ct + n - 16)) != 1)

@@ -11,25 +11,16 @@
 
 #include "../core/crypto.h"
 #include "../core/dispatch.h"
+#include "../core/handshake_load.h"
 #include "../core/keys.h"
+#include "../io/system_clock.h"
 
 using namespace ztna::tunnel;
 
 namespace {
 
-Duration mono_now() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-}
-std::chrono::nanoseconds wall_now() {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-}
-
-// Handshake messages beyond this many per second put the tunnel under load.
-constexpr int kHandshakesPerSecondUnderLoad = 64;
+using io::mono_now;
+using io::wall_now;
 
 wireguard_result to_c(const TunnResult& r) {
     switch (r.op) {
@@ -57,11 +48,7 @@ struct wireguard_tunnel final : PeerLookup {
 
     Env env() {
         const Duration now = mono_now();
-        if (now - window_start >= std::chrono::seconds(1)) {
-            window_start = now;
-            handshakes_in_window = 0;
-        }
-        return Env{now, wall_now(), rng, handshakes_in_window > kHandshakesPerSecondUnderLoad};
+        return Env{now, wall_now(), rng, load.under_load(now)};
     }
 
     std::mutex mu;
@@ -69,8 +56,7 @@ struct wireguard_tunnel final : PeerLookup {
     Responder responder;
     Peer peer;
     std::uint32_t index = 0;
-    Duration window_start{};
-    int handshakes_in_window = 0;
+    HandshakeLoad load;
 };
 
 extern "C" {
@@ -156,7 +142,7 @@ struct wireguard_result wireguard_read(struct wireguard_tunnel* t, const uint8_t
     std::lock_guard lock(t->mu);
     Env env = t->env();
     if (src_size == 0) return to_c(t->peer.flush_queued({dst, dst_size}, env));
-    if (src[0] == spec::kTypeInitiation || src[0] == spec::kTypeResponse) ++t->handshakes_in_window;
+    if (src[0] == spec::kTypeInitiation || src[0] == spec::kTypeResponse) t->load.count(mono_now());
     Received r = receive_datagram(t->responder, *t, {src, src_size}, {}, {dst, dst_size}, env);
     return to_c(r.result);
 }

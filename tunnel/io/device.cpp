@@ -1,6 +1,8 @@
 #include "device.h"
 
 #include "buffer.h"
+#include "handshake_load.h"
+#include "system_clock.h"
 #include "tun_offload.h"
 
 #include <poll.h>
@@ -22,19 +24,7 @@ constexpr std::size_t kHeadroom = spec::kDataHeaderSize;
 constexpr std::size_t kSlot = limits::kMaxPacketSize + 64;
 constexpr int kPollMs = 200;
 constexpr auto kTimerPeriod = std::chrono::milliseconds(100);
-// Handshake messages per second above which initiators must prove their address (cookies).
-constexpr std::uint32_t kUnderLoadHandshakesPerSecond = 256;
 
-Duration mono_now() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-}
-std::chrono::nanoseconds wall_now() {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-}
 
 // The bytes a cookie is bound to: address then port.
 std::size_t source_bytes(const Endpoint& e, std::uint8_t out[18]) {
@@ -79,12 +69,7 @@ void Device::stop() {
         if (t->joinable()) t->join();
 }
 
-Env Device::env(Rng& rng, bool load) const { return Env{mono_now(), wall_now(), rng, load}; }
-
-bool Device::under_load() const {
-    return handshakes_this_second_.load(std::memory_order_relaxed) > kUnderLoadHandshakesPerSecond ||
-           handshakes_last_second_.load(std::memory_order_relaxed) > kUnderLoadHandshakesPerSecond;
-}
+Env Device::env(Rng& rng) const { return Env{mono_now(), wall_now(), rng, false}; }
 
 void Device::set_endpoint(PeerEntry& e, const Endpoint& ep) {
     auto sock = std::atomic_load(&sock_);
@@ -288,6 +273,7 @@ void Device::decrypt_loop() {
     std::vector<iovec> iov(kBatch);
     std::vector<sockaddr_storage> from(kBatch);
     TcpCoalescer gro;
+    HandshakeLoad load;  // this thread sees every handshake message
     const bool coalesce = tun_->vnet() && tun_->offload();
     const TcpCoalescer::Writer write_tun = [this](const std::uint8_t* p, std::size_t n) {
         if (::write(tun_->fd(), p, n) < 0) counters_.tun_write_errors.fetch_add(1, std::memory_order_relaxed);
@@ -318,7 +304,7 @@ void Device::decrypt_loop() {
         if (got <= 0) continue;
 
         std::shared_lock lk(config_mu_);
-        Env e = env(rng, under_load());
+        Env e = env(rng);
         for (int i = 0; i < got; ++i) {
             std::uint8_t* dgram = storage.data() + std::size_t(i) * kSlot;
             const std::size_t len = msgs[i].msg_len;
@@ -367,7 +353,8 @@ void Device::decrypt_loop() {
             }
             // Handshake initiation, response or cookie reply.
             if (!responder_) continue;
-            handshakes_this_second_.fetch_add(1, std::memory_order_relaxed);
+            load.count(e.now);
+            e.under_load = load.under_load(e.now);
             std::uint8_t srcb[18];
             const std::size_t srcn = source_bytes(src, srcb);
             std::lock_guard rl(responder_mu_);
@@ -402,7 +389,6 @@ void Device::timer_loop() {
         bool new_second = now - second_start >= std::chrono::seconds(1);
         if (new_second) {
             second_start = now;
-            handshakes_last_second_ = handshakes_this_second_.exchange(0);
             const int m = tun_->mtu();
             if (m > 0) mtu_ = m;
         }

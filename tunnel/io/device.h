@@ -67,8 +67,7 @@ private:
     };
 
     explicit Device(std::unique_ptr<Tun> tun);
-    Env env(Rng& rng, bool under_load = false) const;
-    bool under_load() const;
+    Env env(Rng& rng) const;
 
     void encrypt_loop();
     void decrypt_loop();
@@ -95,9 +94,6 @@ private:
     AllowedIps allowed_;
     std::uint32_t next_peer_id_ = 1;
     std::atomic<int> mtu_{1420};
-
-    std::atomic<std::uint32_t> handshakes_this_second_{0};
-    std::atomic<std::uint32_t> handshakes_last_second_{0};
 
     int wake_fd_ = -1;  // eventfd: wakes the decryption thread when the socket changes or on stop
     std::atomic<bool> running_{false};

@@ -33,9 +33,13 @@ Result<int> open_tun(const std::string& name, short flags, std::string& actual_n
     ifr.ifr_flags = flags;
     std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
     if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
-        const std::string e = errstr();
+        const int e = errno;
         ::close(fd);
-        return fail("cannot create TUN device '" + name + "': " + e + " (is the name taken by another kind of interface?)");
+        const char* hint = e == EBUSY    ? " (another process, e.g. ztna-wg or wireguard-go, already serves it)"
+                           : e == EINVAL ? " (not a valid interface name, or taken by an interface that is not a TUN device)"
+                           : e == EPERM  ? " (run as root or with CAP_NET_ADMIN)"
+                                         : "";
+        return fail("cannot create TUN device '" + name + "': " + std::strerror(e) + hint);
     }
     actual_name = ifr.ifr_name;
     return fd;

@@ -170,6 +170,6 @@ std::string format_get(const UapiDeviceGet& d) {
     return out;
 }
 
-std::string format_errno(int e) { return "errno=" + std::to_string(e) + "\n\n"; }
+std::string format_errno(int e) { return "errno=" + std::to_string(-e) + "\n\n"; }
 
 }  // namespace ztna::tunnel::io

@@ -87,6 +87,7 @@ struct UapiDeviceGet {
 
 // The answer to get=1, ending with "errno=0\n\n".
 std::string format_get(const UapiDeviceGet& device);
+// "errno=-N": negated on the wire, as wireguard-go does; wg(8) prints strerror(N).
 std::string format_errno(int errno_value);
 
 }  // namespace ztna::tunnel::io

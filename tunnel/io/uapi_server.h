@@ -19,6 +19,7 @@ public:
     static constexpr std::size_t kMaxRequestBytes = 8u << 20;  // a few thousand peers
     static constexpr int kMaxConnections = 8;
     static constexpr int kReadTimeoutSeconds = 5;
+    static constexpr int kConnectionSeconds = 30;  // a slow client cannot hold a slot longer
 
     static std::string socket_path(const std::string& ifname);
     static Result<std::unique_ptr<UapiServer>> listen(const std::string& ifname, Handler handler);

@@ -9,10 +9,21 @@
 
 #include "uapi_server.h"
 
+#include <sodium.h>
+
+#include <chrono>
+
+#include "uapi_codec.h"
+
 namespace ztna::tunnel::io {
 
 namespace {
 constexpr char kDir[] = "/var/run/wireguard";
+
+// Overwrites the first n bytes (all by default) of a string that held key material.
+void wipe(std::string& s, std::size_t n = std::string::npos) {
+    if (!s.empty()) sodium_memzero(s.data(), std::min(n, s.size()));
+}
 
 bool write_all(int fd, const std::string& s) {
     std::size_t off = 0;
@@ -97,28 +108,36 @@ void UapiServer::serve(int c) {
     timeval tv{kReadTimeoutSeconds, 0};
     ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    // Requests and answers carry private and preshared keys (hex): wiped when done.
     std::string buf;
+    buf.reserve(1 << 16);  // fewer reallocations, so fewer stale copies of keys on the heap
     char chunk[16384];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kConnectionSeconds);
     std::size_t scanned = 0;
-    while (running_.load()) {
+    while (running_.load() && std::chrono::steady_clock::now() < deadline) {
         const auto end = buf.find("\n\n", scanned > 0 ? scanned - 1 : 0);
         if (end != std::string::npos) {
-            const std::string answer = handler_(std::string_view(buf).substr(0, end));
-            if (!write_all(c, answer)) return;
+            std::string answer = handler_(std::string_view(buf).substr(0, end));
+            const bool sent = write_all(c, answer);
+            wipe(answer);
+            wipe(buf, end + 2);
             buf.erase(0, end + 2);
             scanned = 0;
+            if (!sent) break;
             continue;
         }
         scanned = buf.size();
         if (buf.size() > kMaxRequestBytes) {
-            write_all(c, "errno=71\n\n");  // EPROTO: request too large
-            return;
+            write_all(c, format_errno(uapi_errno::kProtocol));  // request too large
+            break;
         }
         const ssize_t n = ::recv(c, chunk, sizeof chunk, 0);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // closed, error or timeout
+        if (n <= 0) break;  // closed, error or timeout
         buf.append(chunk, std::size_t(n));
     }
+    sodium_memzero(chunk, sizeof chunk);
+    wipe(buf);
 }
 
 }  // namespace ztna::tunnel::io

@@ -6,6 +6,7 @@
 // SIGTERM or SIGINT removes the device and the socket.
 #include <fcntl.h>
 #include <signal.h>
+#include <syslog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,19 @@
 using namespace ztna::tunnel;
 
 namespace {
+
+// Foreground: stderr. Daemon: syslog (stderr is /dev/null by then).
+bool g_syslog = false;
+template <typename... Args>
+void say(int priority, const char* fmt, Args... args) {
+    if (g_syslog) {
+        syslog(priority, fmt, args...);
+    } else {
+        std::fprintf(stderr, "ztna-wg: ");
+        std::fprintf(stderr, fmt, args...);
+        std::fprintf(stderr, "\n");
+    }
+}
 
 void usage(FILE* out) {
     std::fprintf(out,
@@ -61,6 +75,8 @@ int main(int argc, char** argv) {
         } else if (a == "--version") {
             std::printf("ztna-wg 0.1.0 (WireGuard userspace, UAPI protocol version 1)\n");
             return 0;
+        } else if (a == "--" && i + 1 < argc && ifname.empty()) {
+            ifname = argv[++i];
         } else if (!a.empty() && a[0] == '-') {
             std::fprintf(stderr, "ztna-wg: unknown option '%s'\n", a.c_str());
             usage(stderr);
@@ -68,6 +84,7 @@ int main(int argc, char** argv) {
         } else if (ifname.empty()) {
             ifname = a;
         } else {
+            std::fprintf(stderr, "ztna-wg: unexpected argument '%s' (one interface name only)\n", a.c_str());
             usage(stderr);
             return 2;
         }
@@ -99,7 +116,7 @@ int main(int argc, char** argv) {
     auto server = io::UapiServer::listen(dev.name(), [&dev](std::string_view req) {
         std::string why;
         std::string answer = dev.handle_uapi(req, &why);
-        if (!why.empty()) std::fprintf(stderr, "ztna-wg: %s: UAPI request refused: %s\n", dev.name().c_str(), why.c_str());
+        if (!why.empty()) say(LOG_WARNING, "%s: UAPI request refused: %s", dev.name().c_str(), why.c_str());
         return answer;
     });
     if (!server) {
@@ -119,10 +136,11 @@ int main(int argc, char** argv) {
         ::setsid();
         if (::chdir("/") != 0) std::fprintf(stderr, "ztna-wg: chdir / failed: %s\n", std::strerror(errno));
         detach_stdio();
-    } else {
-        std::fprintf(stderr, "ztna-wg: interface %s is up; configure it with wg(8) via %s\n", dev.name().c_str(),
-                     (*server)->path().c_str());
+        openlog("ztna-wg", LOG_PID, LOG_DAEMON);
+        g_syslog = true;
     }
+    say(LOG_INFO, "interface %s created (bring it up with ip link); configure it with wg(8) via %s",
+        dev.name().c_str(), (*server)->path().c_str());
 
     dev.start();
     (*server)->start();
@@ -133,13 +151,13 @@ int main(int argc, char** argv) {
         const int sig = sigtimedwait(&sigs, nullptr, &tick);
         if (sig > 0) break;
         if (dev.dead()) {
-            std::fprintf(stderr, "ztna-wg: %s: the TUN device went away; exiting\n", dev.name().c_str());
+            say(LOG_ERR, "%s: the TUN device went away; exiting", dev.name().c_str());
             exit_code = 1;
             break;
         }
     }
     (*server)->stop();
     dev.stop();
-    std::fprintf(stderr, "ztna-wg: %s: shut down\n", dev.name().c_str());
+    say(LOG_INFO, "%s: shut down", dev.name().c_str());
     return exit_code;
 }
