@@ -107,8 +107,12 @@ static int run(void) {
     REQUIRE(r.op == WIREGUARD_WRITE_TO_NETWORK);
     CHECK(r.size == 148);
 
-    /* b answers with a response; nothing queued on b. */
-    resp = wireguard_read(b, net, (uint32_t)r.size, out, sizeof out);
+    /* b answers with a response; nothing queued on b. The source address is named
+     * (wireguard_read_from), as an embedder that knows it should. */
+    {
+        const uint8_t src_a[6] = {192, 0, 2, 1, 0xca, 0x6c};
+        resp = wireguard_read_from(b, src_a, sizeof src_a, net, (uint32_t)r.size, out, sizeof out);
+    }
     REQUIRE(resp.op == WIREGUARD_WRITE_TO_NETWORK);
     CHECK(resp.size == 92);
     REQUIRE(drain(b, a, &delivered) == 0);

@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* in, std::size_t n) {
     std::vector<std::uint8_t> dst(2048);
     std::size_t i = 0;
     while (i + 3 <= n) {
-        const std::uint8_t op = in[i] % 4;
+        const std::uint8_t op = in[i] % 5;
         const std::uint32_t dst_size = std::uint32_t(in[i + 1]) * 8;  // 0..2040
         const std::size_t len = std::min<std::size_t>(in[i + 2], n - i - 3);
         const std::uint8_t* payload = in + i + 3;
@@ -38,6 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* in, std::size_t n) {
             case 0: r = wireguard_write(fx.a, payload, std::uint32_t(len), dst.data(), dst_size); break;
             case 1: r = wireguard_read(fx.a, payload, std::uint32_t(len), dst.data(), dst_size); break;
             case 2: r = wireguard_tick(fx.a, dst.data(), dst_size); break;
+            case 3: r = wireguard_read_from(fx.a, payload, std::uint32_t(std::min<std::size_t>(len, 18)), payload,
+                                            std::uint32_t(len), dst.data(), dst_size);
+                break;
             default: r = wireguard_force_handshake(fx.a, dst.data(), dst_size); break;
         }
         if (r.size > dst_size) __builtin_trap();  // never claims more than the buffer

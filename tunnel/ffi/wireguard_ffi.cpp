@@ -136,15 +136,22 @@ struct wireguard_result wireguard_write(struct wireguard_tunnel* t, const uint8_
     return to_c(t->peer.encapsulate({src, src_size}, {dst, dst_size}, env));
 }
 
-struct wireguard_result wireguard_read(struct wireguard_tunnel* t, const uint8_t* src, uint32_t src_size,
-                                       uint8_t* dst, uint32_t dst_size) {
-    if (!t || (!src && src_size) || !dst) return {WIREGUARD_ERROR, 0, std::uint32_t(DropReason::BufferTooSmall)};
+struct wireguard_result wireguard_read_from(struct wireguard_tunnel* t, const uint8_t* src_addr,
+                                            uint32_t src_addr_len, const uint8_t* src, uint32_t src_size,
+                                            uint8_t* dst, uint32_t dst_size) {
+    if (!t || (!src && src_size) || !dst || (!src_addr && src_addr_len) || src_addr_len > 18)
+        return {WIREGUARD_ERROR, 0, std::uint32_t(DropReason::BufferTooSmall)};
     std::lock_guard lock(t->mu);
+    if (src_size && (src[0] == spec::kTypeInitiation || src[0] == spec::kTypeResponse)) t->load.count(mono_now());
     Env env = t->env();
     if (src_size == 0) return to_c(t->peer.flush_queued({dst, dst_size}, env));
-    if (src[0] == spec::kTypeInitiation || src[0] == spec::kTypeResponse) t->load.count(mono_now());
-    Received r = receive_datagram(t->responder, *t, {src, src_size}, {}, {dst, dst_size}, env);
+    Received r = receive_datagram(t->responder, *t, {src, src_size}, {src_addr, src_addr_len}, {dst, dst_size}, env);
     return to_c(r.result);
+}
+
+struct wireguard_result wireguard_read(struct wireguard_tunnel* t, const uint8_t* src, uint32_t src_size,
+                                       uint8_t* dst, uint32_t dst_size) {
+    return wireguard_read_from(t, nullptr, 0, src, src_size, dst, dst_size);
 }
 
 struct wireguard_result wireguard_tick(struct wireguard_tunnel* t, uint8_t* dst, uint32_t dst_size) {

@@ -7,7 +7,8 @@
  *     After a WIREGUARD_WRITE_TO_NETWORK from wireguard_read, call wireguard_read again
  *     with src_size 0 until it returns WIREGUARD_DONE: that drains packets that were
  *     queued behind the handshake.
- *   - wireguard_tick: call every 100-250 ms, repeatedly until WIREGUARD_DONE.
+ *   - wireguard_tick: call every 100-250 ms, repeatedly until WIREGUARD_DONE; it also sends
+ *     packets still queued from before a session was confirmed.
  *
  * Unlike BoringTun, a dropped input says why: result.error is a wireguard_drop_reason,
  * and wireguard_error_string() names it. Functions are thread-safe per tunnel. */
@@ -71,6 +72,13 @@ struct wireguard_result wireguard_write(struct wireguard_tunnel* tunnel, const u
                                         uint8_t* dst, uint32_t dst_size);
 struct wireguard_result wireguard_read(struct wireguard_tunnel* tunnel, const uint8_t* src, uint32_t src_size,
                                        uint8_t* dst, uint32_t dst_size);
+/* As wireguard_read, naming the datagram's source (address and port bytes, at most 18, in any
+ * encoding the caller keeps using). Under load, cookies are bound to it, so a client cannot
+ * reuse its cookie for initiations spoofed from other addresses; use this one whenever the
+ * source is known. */
+struct wireguard_result wireguard_read_from(struct wireguard_tunnel* tunnel, const uint8_t* src_addr,
+                                            uint32_t src_addr_len, const uint8_t* src, uint32_t src_size,
+                                            uint8_t* dst, uint32_t dst_size);
 struct wireguard_result wireguard_tick(struct wireguard_tunnel* tunnel, uint8_t* dst, uint32_t dst_size);
 struct wireguard_result wireguard_force_handshake(struct wireguard_tunnel* tunnel, uint8_t* dst, uint32_t dst_size);
 struct wireguard_stats wireguard_stats(struct wireguard_tunnel* tunnel);

@@ -1,6 +1,7 @@
 #include "device.h"
 
 #include "buffer.h"
+#include "send_batch.h"
 #include "handshake_load.h"
 #include "system_clock.h"
 #include "tun_offload.h"
@@ -19,9 +20,7 @@ namespace ztna::tunnel::io {
 
 namespace {
 
-constexpr std::size_t kBatch = 32;
 constexpr std::size_t kHeadroom = spec::kDataHeaderSize;
-constexpr std::size_t kSlot = limits::kMaxPacketSize + 64;
 constexpr int kPollMs = 200;
 constexpr auto kTimerPeriod = std::chrono::milliseconds(100);
 
@@ -103,65 +102,6 @@ void Device::wake() {
         // The counter is only a doorbell; a full counter still wakes the reader.
     }
 }
-
-namespace {
-// The encryption path's batch: packets are sealed in place in their slots and
-// go out together with one sendmmsg.
-struct SendBatch {
-    Buffer storage{kBatch * kSlot};
-    std::vector<mmsghdr> msgs = std::vector<mmsghdr>(kBatch);
-    std::vector<iovec> iov = std::vector<iovec>(kBatch);
-    std::vector<SockAddr> dests = std::vector<SockAddr>(kBatch);
-    std::vector<std::atomic<std::uint64_t>*> tx = std::vector<std::atomic<std::uint64_t>*>(kBatch);
-    std::size_t n = 0;
-
-    std::uint8_t* slot() { return storage.data() + n * kSlot; }
-    bool full() const { return n == kBatch; }
-    void add(const SockAddr& to, std::size_t size, std::atomic<std::uint64_t>& tx_counter) {
-        tx[n] = &tx_counter;
-        dests[n] = to;
-        iov[n] = {slot(), size};
-        msgs[n] = {};
-        msgs[n].msg_hdr.msg_name = &dests[n].ss;
-        msgs[n].msg_hdr.msg_namelen = dests[n].len;
-        msgs[n].msg_hdr.msg_iov = &iov[n];
-        msgs[n].msg_hdr.msg_iovlen = 1;
-        ++n;
-    }
-    // Returns the number of datagrams that could not be sent. A socket that
-    // stays full for kMaxWaits polls (about a second) loses the rest of the
-    // batch rather than holding the peer and configuration locks.
-    std::size_t send(const UdpSocket* sock) {
-        static constexpr int kMaxWaits = 100;
-        std::size_t sent = 0, failed = 0;
-        int waits = 0;
-        while (sock && sent < n) {
-            const int r = ::sendmmsg(sock->fd(), msgs.data() + sent, unsigned(n - sent), 0);
-            if (r > 0) {
-                for (std::size_t i = sent; i < sent + std::size_t(r); ++i)
-                    tx[i]->fetch_add(iov[i].iov_len, std::memory_order_relaxed);
-                sent += std::size_t(r);
-                continue;
-            }
-            if (r < 0 && (errno == EAGAIN || errno == ENOBUFS) && ++waits <= kMaxWaits) {
-                pollfd w{sock->fd(), POLLOUT, 0};
-                ::poll(&w, 1, 10);
-                continue;
-            }
-            if (r < 0 && errno == EINTR) continue;
-            if (waits > kMaxWaits) {
-                failed += n - sent;
-                break;
-            }
-            ++failed;  // unreachable destination and the like: skip that datagram
-            ++sent;
-        }
-        if (!sock) failed = n;
-        n = 0;
-        return failed;
-    }
-};
-}  // namespace
 
 // TUN -> encrypt -> UDP. Reads until the TUN queue is empty; TCP super-packets
 // from the kernel (TSO) are cut into segments; each packet is sealed in place
@@ -404,158 +344,6 @@ void Device::timer_loop() {
             }
         }
     }
-}
-
-std::uint32_t Device::new_peer_id() {
-    for (;;) {
-        const std::uint32_t id = next_peer_id_;
-        next_peer_id_ = (next_peer_id_ + 1) & 0xffffff;
-        if (next_peer_id_ == 0) next_peer_id_ = 1;
-        if (!by_id_.count(id)) return id;
-    }
-}
-
-Result<void> Device::apply(const UapiSet& set, int& err) {
-    SystemRng rng;
-    std::unique_lock lk(config_mu_);
-    Env e = env(rng);
-    std::vector<std::uint8_t> buf(512);
-
-    // The steps that can fail come first, so a refused request changes nothing.
-    auto current = std::atomic_load(&sock_);
-    const std::uint32_t mark = set.fwmark.value_or(fwmark_);
-    std::shared_ptr<UdpSocket> fresh;
-    // listen_port=0 means "any port": the current socket already is one.
-    if (set.listen_port && *set.listen_port != 0 && (!current || *set.listen_port != current->port())) {
-        int sys_err = 0;
-        auto sock = UdpSocket::open(*set.listen_port, mark, &sys_err);
-        if (!sock) {
-            err = sys_err == EADDRINUSE ? uapi_errno::kAddrInUse : uapi_errno::kInvalid;
-            return Unexpected<Error>{sock.error()};
-        }
-        fresh = std::move(*sock);
-    } else if (set.fwmark && *set.fwmark != fwmark_ && current) {
-        auto r = current->set_fwmark(*set.fwmark);
-        if (!r) {
-            err = uapi_errno::kInvalid;
-            return r;
-        }
-    }
-    fwmark_ = mark;
-    if (fresh) {
-        std::atomic_store(&sock_, fresh);
-        wake();
-        for (auto& [id, pe] : by_id_)
-            if (pe->endpoint) set_endpoint(*pe, *pe->endpoint);
-    }
-
-    // The same private key again (wg setconf, wg syncconf) keeps every session.
-    const bool same_key = set.private_key && identity_ && set.private_key->equals(identity_->private_key);
-    if (set.private_key && !same_key) {
-        if (set.private_key->is_zero()) {
-            identity_.reset();
-            responder_.reset();
-        } else {
-            identity_ = std::make_shared<const StaticIdentity>(StaticIdentity::from_private(*set.private_key));
-            responder_ = std::make_unique<Responder>(identity_);
-            // A peer with our own public key cannot exist (wireguard-go drops it too).
-            auto self = by_key_.find(identity_->public_key);
-            if (self != by_key_.end()) {
-                allowed_.remove_peer(self->second->id);
-                by_id_.erase(self->second->id);
-                by_key_.erase(self);
-            }
-        }
-        for (auto& [id, pe] : by_id_) {
-            std::lock_guard pl(pe->mu);
-            pe->peer->set_identity(identity_);
-        }
-    }
-    if (set.replace_peers) {
-        by_key_.clear();
-        by_id_.clear();
-        allowed_.clear();
-    }
-    for (const UapiPeerSet& ps : set.peers) {
-        if (identity_ && ps.public_key == identity_->public_key) continue;
-        auto it = by_key_.find(ps.public_key);
-        if (ps.remove) {
-            if (it != by_key_.end()) {
-                allowed_.remove_peer(it->second->id);
-                by_id_.erase(it->second->id);
-                by_key_.erase(it);
-            }
-            continue;
-        }
-        if (it == by_key_.end()) {
-            if (ps.update_only) continue;
-            auto pe = std::make_shared<PeerEntry>();
-            pe->id = new_peer_id();
-            pe->peer = std::make_unique<Peer>(identity_, ps.public_key, Key{}, pe->id);
-            pe->peer->set_mtu(std::size_t(mtu_.load()));
-            by_id_[pe->id] = pe;
-            it = by_key_.emplace(ps.public_key, pe).first;
-        }
-        PeerEntry& pe = *it->second;
-        std::lock_guard pl(pe.mu);
-        if (ps.preshared_key) pe.peer->set_preshared_key(*ps.preshared_key);
-        if (ps.endpoint) set_endpoint(pe, *ps.endpoint);
-        if (ps.replace_allowed_ips) allowed_.remove_peer(pe.id);
-        for (const auto& p : ps.allowed_ips) allowed_.insert(p, pe.id);
-        if (ps.persistent_keepalive) {
-            const Duration interval = std::chrono::seconds(*ps.persistent_keepalive);
-            const bool turned_on = interval.count() > 0 && interval != pe.peer->persistent_keepalive();
-            pe.peer->set_persistent_keepalive(interval, e.now);
-            if (turned_on) {
-                const TunnResult r = pe.peer->send_keepalive(buf, e);
-                if (r.op == Op::WriteToNetwork) send_to(pe, buf.data(), r.size);
-            }
-        }
-    }
-    return {};
-}
-
-UapiDeviceGet Device::snapshot() {
-    std::shared_lock lk(config_mu_);
-    UapiDeviceGet d;
-    if (identity_) d.private_key = identity_->private_key;
-    auto sock = std::atomic_load(&sock_);
-    d.listen_port = sock ? sock->port() : 0;
-    d.fwmark = fwmark_;
-    for (auto& [key, pe] : by_key_) {
-        std::lock_guard pl(pe->mu);
-        UapiPeerGet p;
-        p.public_key = key;
-        p.preshared_key = pe->peer->preshared_key();
-        p.endpoint = pe->endpoint;
-        const auto& st = pe->peer->stats();
-        p.last_handshake_sec = st.last_handshake.count() / 1'000'000'000;
-        p.last_handshake_nsec = st.last_handshake.count() % 1'000'000'000;
-        p.tx_bytes = pe->tx_sent.load(std::memory_order_relaxed);
-        p.rx_bytes = st.rx_bytes;
-        p.persistent_keepalive =
-            std::uint16_t(std::chrono::duration_cast<std::chrono::seconds>(pe->peer->persistent_keepalive()).count());
-        p.allowed_ips = allowed_.prefixes_of(pe->id);
-        d.peers.push_back(std::move(p));
-    }
-    return d;
-}
-
-std::string Device::handle_uapi(std::string_view request, std::string* why) {
-    UapiError perr{};
-    auto req = parse_request(request, perr);
-    if (!req) {
-        if (why) *why = perr.message;
-        return format_errno(perr.errno_value);
-    }
-    if (req->op == UapiOp::Get) return format_get(snapshot());
-    int err = uapi_errno::kNoAno;
-    auto r = apply(req->set, err);
-    if (!r) {
-        if (why) *why = r.error().message;
-        return format_errno(err);
-    }
-    return format_errno(0);
 }
 
 }  // namespace ztna::tunnel::io
