@@ -205,30 +205,44 @@ struct LockingLookup final : PeerLookup {
 }  // namespace
 
 // UDP -> decrypt -> TUN, batched with recvmmsg. Data is decrypted in place.
-void Device::decrypt_loop() {
+// What the decryption thread keeps between datagrams.
+struct Device::ReceiveContext {
     SystemRng rng;
+    Buffer hs_out{kSlot};
+    TcpCoalescer gro;
+    HandshakeLoad load;  // this thread sees every handshake message
+    bool coalesce = false;
+    TcpCoalescer::Writer write_tun;
+    std::shared_ptr<UdpSocket> sock;
+};
+
+// UDP -> decrypt -> TUN, batched with recvmmsg; with UDP GRO one slot may hold
+// several datagrams of the same size back to back. Data is decrypted in place.
+void Device::decrypt_loop() {
+    ReceiveContext ctx;
+    ctx.coalesce = tun_->vnet() && tun_->offload();
+    ctx.write_tun = [this](const std::uint8_t* p, std::size_t n) {
+        if (::write(tun_->fd(), p, n) < 0) counters_.tun_write_errors.fetch_add(1, std::memory_order_relaxed);
+    };
     Buffer storage(kBatch * kSlot);
-    Buffer hs_out(kSlot);
     std::vector<mmsghdr> msgs(kBatch);
     std::vector<iovec> iov(kBatch);
     std::vector<sockaddr_storage> from(kBatch);
-    TcpCoalescer gro;
-    HandshakeLoad load;  // this thread sees every handshake message
-    const bool coalesce = tun_->vnet() && tun_->offload();
-    const TcpCoalescer::Writer write_tun = [this](const std::uint8_t* p, std::size_t n) {
-        if (::write(tun_->fd(), p, n) < 0) counters_.tun_write_errors.fetch_add(1, std::memory_order_relaxed);
-    };
+    constexpr std::size_t kControl = CMSG_SPACE(sizeof(int));
+    std::vector<std::uint8_t> control(kBatch * kControl);
     while (running_.load(std::memory_order_relaxed)) {
-        auto sock = std::atomic_load(&sock_);
-        if (!sock) {
+        ctx.sock = std::atomic_load(&sock_);
+        if (!ctx.sock) {
             std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
             continue;
         }
-        pollfd pfd[2] = {{sock->fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+        const int fd = ctx.sock->fd();
+        pollfd pfd[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
         if (::poll(pfd, 2, kPollMs) <= 0) continue;
         if (pfd[1].revents & POLLIN) {
             std::uint64_t v;
             if (::read(wake_fd_, &v, sizeof v) < 0) {
+                // Only a doorbell: nothing to do with the count.
             }
             continue;  // the socket may have changed: pick up the new one
         }
@@ -239,12 +253,14 @@ void Device::decrypt_loop() {
             msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
             msgs[i].msg_hdr.msg_iov = &iov[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_control = control.data() + i * kControl;
+            msgs[i].msg_hdr.msg_controllen = kControl;
         }
-        const int got = ::recvmmsg(sock->fd(), msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+        const int got = ::recvmmsg(fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
         if (got <= 0) continue;
 
         std::shared_lock lk(config_mu_);
-        Env e = env(rng);
+        Env e = env(ctx.rng);
         for (int i = 0; i < got; ++i) {
             std::uint8_t* dgram = storage.data() + std::size_t(i) * kSlot;
             const std::size_t len = msgs[i].msg_len;
@@ -253,69 +269,78 @@ void Device::decrypt_loop() {
                 continue;
             }
             const Endpoint src = UdpSocket::from_sockaddr(from[i]);
-            const Message m = parse({dgram, len});
-            if (std::holds_alternative<ParseError>(m)) {
-                counters_.malformed.fetch_add(1, std::memory_order_relaxed);
-                continue;
-            }
-            if (auto* data = std::get_if<DataMsg>(&m)) {
-                const auto it = by_id_.find(Peer::index_base_of(data->receiver()));
-                if (it == by_id_.end()) {
-                    counters_.unknown_index.fetch_add(1, std::memory_order_relaxed);
-                    continue;
-                }
-                PeerEntry& pe = *it->second;
-                std::uint8_t* plain = dgram + kHeadroom;
-                std::unique_lock pl(pe.mu);
-                const TunnResult r = pe.peer->decapsulate(m, {plain, kSlot - kHeadroom}, e);
-                if (r.authenticated && pe.endpoint != src) set_endpoint(pe, src);
-                while (pe.peer->queued() && pe.peer->has_session(e.now)) {
-                    const TunnResult q = pe.peer->flush_queued(hs_out, e);
-                    if (q.op != Op::WriteToNetwork) break;
-                    send_to(pe, hs_out.data(), q.size);
-                }
-                pl.unlock();
-                if (r.op != Op::WriteToTunnelV4 && r.op != Op::WriteToTunnelV6) continue;
-                IpAddr inner_src;
-                if (!packet_source(plain, r.size, inner_src) || allowed_.lookup(inner_src) != pe.id) {
-                    counters_.bad_source.fetch_add(1, std::memory_order_relaxed);
-                    continue;
-                }
-                if (coalesce) {
-                    gro.add(plain, r.size, write_tun);
-                } else if (tun_->vnet()) {
-                    VnetHdr{}.store(plain - VnetHdr::kSize);
-                    write_tun(plain - VnetHdr::kSize, r.size + VnetHdr::kSize);
-                } else {
-                    write_tun(plain, r.size);
-                }
-                continue;
-            }
-            // Handshake initiation, response or cookie reply.
-            if (!responder_) continue;
-            load.count(e.now);
-            e.under_load = load.under_load(e.now);
-            std::uint8_t srcb[18];
-            const std::size_t srcn = source_bytes(src, srcb);
-            std::lock_guard rl(responder_mu_);
-            LockingLookup<PeerEntry, decltype(by_key_), decltype(by_id_)> lookup(by_key_, by_id_);
-            const Received r = receive_datagram(*responder_, lookup, {dgram, len}, {srcb, srcn}, hs_out, e);
-            if (lookup.entry && r.result.authenticated && lookup.entry->endpoint != src)
-                set_endpoint(*lookup.entry, src);
-            if (r.result.op == Op::WriteToNetwork) {
-                SockAddr to;
-                if (sock->to_sockaddr(src, to) && send_raw(to, hs_out.data(), r.result.size) && lookup.entry)
-                    lookup.entry->tx_sent.fetch_add(r.result.size, std::memory_order_relaxed);
-            }
-            if (lookup.entry) {
-                while (true) {
-                    const TunnResult q = lookup.entry->peer->flush_queued(hs_out, e);
-                    if (q.op != Op::WriteToNetwork) break;
-                    send_to(*lookup.entry, hs_out.data(), q.size);
-                }
-            }
+            const std::size_t segment = UdpSocket::gro_segment_size(msgs[i].msg_hdr);
+            const std::size_t step = segment ? segment : len;
+            for (std::size_t off = 0; off < len; off += step)
+                receive_one(dgram + off, std::min(step, len - off), src, e, ctx);
         }
-        if (coalesce) gro.flush(write_tun);
+        if (ctx.coalesce) ctx.gro.flush(ctx.write_tun);
+    }
+}
+
+// One datagram from src. Needs kHeadroom bytes before the datagram's payload
+// (its own header) to decrypt in place and to prepend a virtio-net header.
+void Device::receive_one(std::uint8_t* dgram, std::size_t len, const Endpoint& src, Env& e, ReceiveContext& ctx) {
+    const Message m = parse({dgram, len});
+    if (std::holds_alternative<ParseError>(m)) {
+        counters_.malformed.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    if (auto* data = std::get_if<DataMsg>(&m)) {
+        const auto it = by_id_.find(Peer::index_base_of(data->receiver()));
+        if (it == by_id_.end()) {
+            counters_.unknown_index.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        PeerEntry& pe = *it->second;
+        std::uint8_t* plain = dgram + kHeadroom;
+        std::unique_lock pl(pe.mu);
+        const TunnResult r = pe.peer->decapsulate(m, {plain, len - kHeadroom}, e);
+        if (r.authenticated && pe.endpoint != src) set_endpoint(pe, src);
+        while (pe.peer->queued() && pe.peer->has_session(e.now)) {
+            const TunnResult q = pe.peer->flush_queued(ctx.hs_out, e);
+            if (q.op != Op::WriteToNetwork) break;
+            send_to(pe, ctx.hs_out.data(), q.size);
+        }
+        pl.unlock();
+        if (r.op != Op::WriteToTunnelV4 && r.op != Op::WriteToTunnelV6) return;
+        IpAddr inner_src;
+        if (!packet_source(plain, r.size, inner_src) || allowed_.lookup(inner_src) != pe.id) {
+            counters_.bad_source.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        if (ctx.coalesce) {
+            ctx.gro.add(plain, r.size, ctx.write_tun);
+        } else if (tun_->vnet()) {
+            VnetHdr{}.store(plain - VnetHdr::kSize);
+            ctx.write_tun(plain - VnetHdr::kSize, r.size + VnetHdr::kSize);
+        } else {
+            ctx.write_tun(plain, r.size);
+        }
+        return;
+    }
+    // Handshake initiation, response or cookie reply.
+    if (!responder_) return;
+    ctx.load.count(e.now);
+    e.under_load = ctx.load.under_load(e.now);
+    std::uint8_t srcb[18];
+    const std::size_t srcn = source_bytes(src, srcb);
+    std::lock_guard rl(responder_mu_);
+    LockingLookup<PeerEntry, decltype(by_key_), decltype(by_id_)> lookup(by_key_, by_id_);
+    const Received r = receive_datagram(*responder_, lookup, {dgram, len}, {srcb, srcn}, ctx.hs_out, e);
+    e.under_load = false;
+    if (lookup.entry && r.result.authenticated && lookup.entry->endpoint != src) set_endpoint(*lookup.entry, src);
+    if (r.result.op == Op::WriteToNetwork) {
+        SockAddr to;
+        if (ctx.sock->to_sockaddr(src, to) && send_raw(to, ctx.hs_out.data(), r.result.size) && lookup.entry)
+            lookup.entry->tx_sent.fetch_add(r.result.size, std::memory_order_relaxed);
+    }
+    if (lookup.entry) {
+        while (true) {
+            const TunnResult q = lookup.entry->peer->flush_queued(ctx.hs_out, e);
+            if (q.op != Op::WriteToNetwork) break;
+            send_to(*lookup.entry, ctx.hs_out.data(), q.size);
+        }
     }
 }
 

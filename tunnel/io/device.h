@@ -69,8 +69,10 @@ private:
     explicit Device(std::unique_ptr<Tun> tun);
     Env env(Rng& rng) const;
 
+    struct ReceiveContext;
     void encrypt_loop();
     void decrypt_loop();
+    void receive_one(std::uint8_t* dgram, std::size_t len, const Endpoint& src, Env& e, ReceiveContext& ctx);
     void timer_loop();
 
     Result<void> apply(const UapiSet& set, int& err);

@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -34,6 +36,14 @@ public:
     bool dual_stack() const { return v6_; }
     Result<void> set_fwmark(std::uint32_t mark);
 
+    // UDP segmentation offload: one send carries many same-size datagrams
+    // (UDP_SEGMENT); switched off for good after the kernel refuses it once.
+    bool gso() const { return gso_.load(std::memory_order_relaxed); }
+    void disable_gso() { gso_.store(false, std::memory_order_relaxed); }
+    // With UDP_GRO on, a received buffer may hold several datagrams of this
+    // size back to back (0: one datagram).
+    static std::size_t gro_segment_size(const msghdr& m);
+
     // The address to send to for an endpoint, in this socket's family.
     bool to_sockaddr(const Endpoint& e, SockAddr& out) const;
     static Endpoint from_sockaddr(const sockaddr_storage& ss);
@@ -43,6 +53,7 @@ private:
     int fd_;
     std::uint16_t port_;
     bool v6_;
+    std::atomic<bool> gso_{true};
 };
 
 }  // namespace ztna::tunnel::io

@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,6 +63,8 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::open(std::uint16_t port, std::uint
         }
     }
     size_buffers(fd);
+    const int on = 1;
+    ::setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on);  // best effort: older kernels lack it
     sockaddr_storage bound{};
     socklen_t len = sizeof bound;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
@@ -80,6 +83,17 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::open(std::uint16_t port, std::uint
 
 UdpSocket::~UdpSocket() {
     if (fd_ >= 0) ::close(fd_);
+}
+
+std::size_t UdpSocket::gro_segment_size(const msghdr& m) {
+    for (const cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&m), const_cast<cmsghdr*>(c))) {
+        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            int size = 0;
+            std::memcpy(&size, CMSG_DATA(c), sizeof size);
+            return size > 0 ? std::size_t(size) : 0;
+        }
+    }
+    return 0;
 }
 
 Result<void> UdpSocket::set_fwmark(std::uint32_t mark) {
