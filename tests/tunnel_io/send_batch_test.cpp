@@ -95,3 +95,43 @@ TEST_CASE("a datagram the kernel refuses is counted and not credited") {
     CHECK(batch.send(sock->get()) == 1);
     CHECK(tx.load() == 100);
 }
+
+TEST_CASE("a UDP GRO socket receives a GSO batch as one buffer and names the segment size") {
+    auto rx = UdpSocket::open(0, 0);
+    auto tx_sock = UdpSocket::open(0, 0);
+    REQUIRE(rx);
+    REQUIRE(tx_sock);
+    Endpoint to{*parse_ip("127.0.0.1"), (*rx)->port()};
+    SockAddr sa;
+    REQUIRE((*tx_sock)->to_sockaddr(to, sa));
+    SendBatch batch;
+    std::atomic<std::uint64_t> tx{0};
+    for (int i = 0; i < 4; ++i) {
+        std::memset(batch.slot(), i + 1, 1000);
+        batch.add(sa, i < 3 ? 1000 : 300, tx);
+    }
+    REQUIRE(batch.send(tx_sock->get()) == 0);
+
+    std::vector<std::uint8_t> buf(70000);
+    std::size_t seen = 0, segment = 0, buffers = 0;
+    while (seen < 3300) {
+        pollfd p{(*rx)->fd(), POLLIN, 0};
+        REQUIRE(::poll(&p, 1, 2000) == 1);
+        iovec iov{buf.data(), buf.size()};
+        alignas(cmsghdr) std::uint8_t control[CMSG_SPACE(sizeof(int))];
+        msghdr m{};
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        m.msg_control = control;
+        m.msg_controllen = sizeof control;
+        const ssize_t n = ::recvmsg((*rx)->fd(), &m, 0);
+        REQUIRE(n > 0);
+        segment = UdpSocket::gro_segment_size(m);
+        seen += std::size_t(n);
+        ++buffers;
+    }
+    CHECK(seen == 3300);
+    // Coalesced: fewer buffers than datagrams, each naming the 1000-byte segments.
+    CHECK(buffers < 4);
+    CHECK(segment == 1000);
+}
