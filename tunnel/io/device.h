@@ -81,7 +81,7 @@ private:
     void send_to(PeerEntry& e, const std::uint8_t* data, std::size_t n);
     bool send_raw(const SockAddr& to, const std::uint8_t* data, std::size_t n);
     void wake();
-    std::uint32_t new_peer_id();
+    std::uint32_t new_peer_id(Rng& rng);
 
     std::unique_ptr<Tun> tun_;
     std::shared_ptr<UdpSocket> sock_;  // replaced on listen_port change; readers hold a copy
@@ -94,7 +94,6 @@ private:
     std::map<PublicKey, std::shared_ptr<PeerEntry>> by_key_;
     std::unordered_map<std::uint32_t, std::shared_ptr<PeerEntry>> by_id_;
     AllowedIps allowed_;
-    std::uint32_t next_peer_id_ = 1;
     std::atomic<int> mtu_{1420};
 
     int wake_fd_ = -1;  // eventfd: wakes the decryption thread when the socket changes or on stop

@@ -7,12 +7,12 @@
 
 namespace ztna::tunnel::io {
 
-std::uint32_t Device::new_peer_id() {
+// Random, so session indices on the wire do not tell how many peers there
+// are or in which order they were added.
+std::uint32_t Device::new_peer_id(Rng& rng) {
     for (;;) {
-        const std::uint32_t id = next_peer_id_;
-        next_peer_id_ = (next_peer_id_ + 1) & 0xffffff;
-        if (next_peer_id_ == 0) next_peer_id_ = 1;
-        if (!by_id_.count(id)) return id;
+        const std::uint32_t id = rng.next_u32() & 0xffffff;
+        if (id != 0 && !by_id_.count(id)) return id;
     }
 }
 
@@ -91,7 +91,7 @@ Result<void> Device::apply(const UapiSet& set, int& err) {
         if (it == by_key_.end()) {
             if (ps.update_only) continue;
             auto pe = std::make_shared<PeerEntry>();
-            pe->id = new_peer_id();
+            pe->id = new_peer_id(rng);
             pe->peer = std::make_unique<Peer>(identity_, ps.public_key, Key{}, pe->id);
             pe->peer->set_mtu(std::size_t(mtu_.load()));
             by_id_[pe->id] = pe;
