@@ -39,8 +39,12 @@ std::size_t source_bytes(const Endpoint& e, std::uint8_t out[18]) {
 Result<std::unique_ptr<Device>> Device::create(const Options& opts) {
     auto tun = Tun::create(opts.ifname, opts.mtu);
     if (!tun) return Unexpected<Error>{tun.error()};
-    std::unique_ptr<Device> d(new Device(std::move(*tun)));
-    d->mtu_ = opts.mtu;
+    return create(std::move(*tun), opts.mtu);
+}
+
+Result<std::unique_ptr<Device>> Device::create(std::unique_ptr<Tun> tun, int mtu) {
+    std::unique_ptr<Device> d(new Device(std::move(tun)));
+    d->mtu_ = mtu;
     auto sock = UdpSocket::open(0, 0);
     if (!sock) return Unexpected<Error>{sock.error()};
     d->sock_ = std::move(*sock);

@@ -42,6 +42,8 @@ public:
         int mtu = 1420;
     };
     static Result<std::unique_ptr<Device>> create(const Options& opts);
+    // Over a given packet device: a real TUN, or a test double (Tun::adopt).
+    static Result<std::unique_ptr<Device>> create(std::unique_ptr<Tun> tun, int mtu);
     ~Device();
 
     void start();

@@ -16,6 +16,9 @@ public:
     // given MTU. With offload, asks for virtio-net headers and TCP segmentation
     // offload, and falls back to plain packets where the kernel refuses.
     static Result<std::unique_ptr<Tun>> create(const std::string& name, int mtu, bool offload = true);
+    // A test double: any file descriptor that reads and writes whole IP
+    // packets (a SOCK_SEQPACKET socketpair), with no virtio-net headers.
+    static std::unique_ptr<Tun> adopt(int fd, std::string name);
     ~Tun();
     Tun(const Tun&) = delete;
     Tun& operator=(const Tun&) = delete;

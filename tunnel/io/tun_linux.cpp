@@ -87,6 +87,11 @@ Result<std::unique_ptr<Tun>> Tun::create(const std::string& name, int mtu, bool 
     return tun;
 }
 
+std::unique_ptr<Tun> Tun::adopt(int fd, std::string name) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return std::unique_ptr<Tun>(new Tun(fd, std::move(name)));
+}
+
 Tun::~Tun() {
     if (fd_ >= 0) ::close(fd_);
 }
