@@ -1,0 +1,33 @@
+#include "memory_view.h"
+
+#include "command_catalogue.h"
+#include "text.h"
+
+namespace ztna::posture {
+
+Result<std::string> MemoryView::file(std::string_view path, std::size_t max_bytes) const {
+    if (forbidden_path(path)) return fail(std::string(path) + ": not readable by posture probes");
+    const auto it = files.find(path);
+    if (it == files.end()) return fail(std::string(path) + ": no such file");
+    return it->second.substr(0, max_bytes);
+}
+
+Result<std::string> MemoryView::command(std::string_view name, std::string_view arg) const {
+    auto spec = check_command(platform_, name, arg);
+    if (!spec) return Unexpected<Error>{spec.error()};
+    const auto it = commands.find(command_key(name, arg));
+    if (it == commands.end()) return fail(command_key(name, arg) + ": no output recorded");
+    return it->second.substr(0, limits::kMaxCommandBytes);
+}
+
+Result<json::Value> MemoryView::query(std::string_view name) const {
+    auto spec = check_query(platform_, name);
+    if (!spec) return Unexpected<Error>{spec.error()};
+    const auto it = queries.find(name);
+    if (it == queries.end()) return fail(std::string(name) + ": no query result recorded");
+    auto v = json::parse(text::decode(it->second));
+    if (!v) return fail("query " + std::string(name) + ": " + v.error().message);
+    return v;
+}
+
+}  // namespace ztna::posture
