@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <ctime>
 
 #include "command_catalogue.h"
@@ -28,8 +29,13 @@ Result<std::string> LiveView::command(std::string_view name, std::string_view ar
     auto spec = check_command(platform(), name, arg);
     if (!spec) return Unexpected<Error>{spec.error()};
     const auto argv = command_argv(**spec, arg);
-    auto r = run_command(argv, limits::kCommandTimeoutMs, limits::kMaxCommandBytes);
     const std::string label = command_key(name, arg);
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
+    const int left = kCollectionBudgetMs - int(spent.count());
+    if (left <= 0)
+        return fail(label + ": not run, the collection time budget of " + std::to_string(kCollectionBudgetMs / 1000) +
+                    " s is spent (other commands were slow)");
+    auto r = run_command(argv, std::min(left, limits::kCommandTimeoutMs), limits::kMaxCommandBytes);
     if (!r) return fail(label + ": " + r.error().message);
     if (r->timed_out)
         return fail(label + ": `" + std::string((*spec)->command_line) + "` gave no answer within " +
