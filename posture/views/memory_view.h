@@ -24,8 +24,12 @@ public:
     std::map<std::string, std::string, std::less<>> files;
     std::map<std::string, std::string, std::less<>> commands;
     std::map<std::string, std::string, std::less<>> queries;
+    // Why a source could not be read, by "fs<path>", "cmd/<key>" or
+    // "query/<name>": what a recording saw fail, replayed with the same words.
+    std::map<std::string, std::string, std::less<>> errors;
 
 private:
+    Error missing(const std::string& key, std::string fallback) const;
     Platform platform_;
     std::int64_t now_;
 };

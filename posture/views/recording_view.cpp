@@ -20,6 +20,8 @@ Result<std::string> RecordingView::file(std::string_view path, std::size_t max_b
     if (r && !forbidden_path(path)) {
         auto& kept = seen_.files[std::string(path)];
         if (r->size() > kept.size()) kept = *r;  // read twice with different caps: keep the longer
+    } else if (!r && !forbidden_path(path)) {
+        seen_.errors["fs" + std::string(path)] = r.error().message;
     }
     return r;
 }
@@ -27,12 +29,14 @@ Result<std::string> RecordingView::file(std::string_view path, std::size_t max_b
 Result<std::string> RecordingView::command(std::string_view name, std::string_view arg) const {
     auto r = inner_.command(name, arg);
     if (r) seen_.commands[command_key(name, arg)] = *r;
+    else if (valid_token(name) && (arg.empty() || valid_token(arg))) seen_.errors["cmd/" + command_key(name, arg)] = r.error().message;
     return r;
 }
 
 Result<json::Value> RecordingView::query(std::string_view name) const {
     auto r = inner_.query(name);
     if (r) seen_.queries[std::string(name)] = json::dump_pretty(*r) + "\n";
+    else if (valid_token(name)) seen_.errors["query/" + std::string(name)] = r.error().message;
     return r;
 }
 
@@ -76,6 +80,9 @@ Result<void> write_snapshot(const MemoryView& m, const std::string& dir) {
         if (auto r = write_file(root / "cmd" / key, content); !r) return r;
     for (const auto& [name, content] : m.queries)
         if (auto r = write_file(root / "query" / (name + ".json"), content); !r) return r;
+    // Best effort: a reason that cannot be stored (its path clashes with
+    // another's) only loses its wording, and replays with the generic one.
+    for (const auto& [key, why] : m.errors) (void)write_file(root / "errors" / key, why + "\n");
     return {};
 }
 

@@ -104,8 +104,20 @@ Result<CommandRun> run_command(const std::vector<std::string>& argv, int timeout
         if (r.out.size() >= cap) break;  // enough: the rest is cut
     }
     if (r.timed_out || out_open || err_open) ::kill(-pid, SIGKILL);
+    // A program may close its output and go on running: wait for it only
+    // until the deadline, then kill its group.
     int st = 0;
-    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    for (;;) {
+        const pid_t w = ::waitpid(pid, &st, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR)) break;
+        if (w == 0 && std::chrono::steady_clock::now() >= deadline) {
+            r.timed_out = true;
+            ::kill(-pid, SIGKILL);
+            while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+            }
+            break;
+        }
+        if (w == 0) ::poll(nullptr, 0, 2);
     }
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     return r;

@@ -55,10 +55,16 @@ Result<SnapshotView> SnapshotView::open(const std::string& dir) {
     return SnapshotView(dir, p, *t);
 }
 
+Error SnapshotView::missing(const std::string& key, std::string fallback) const {
+    auto recorded = read_regular_file(dir_ + "/errors/" + key, 4096);
+    if (recorded && !text::trim(*recorded).empty()) return Error{std::string(text::trim(text::decode(*recorded)))};
+    return Error{std::move(fallback)};
+}
+
 Result<std::string> SnapshotView::file(std::string_view path, std::size_t max_bytes) const {
     if (forbidden_path(path)) return fail(std::string(path) + ": not readable by posture probes");
     auto r = read_regular_file(dir_ + "/fs" + std::string(path), max_bytes);
-    if (!r) return fail(std::string(path) + ": not in the snapshot (fs" + std::string(path) + ")");
+    if (!r) return Unexpected<Error>{missing("fs" + std::string(path), std::string(path) + ": not in the snapshot (fs" + std::string(path) + ")")};
     return r;
 }
 
@@ -67,7 +73,7 @@ Result<std::string> SnapshotView::command(std::string_view name, std::string_vie
     if (!spec) return Unexpected<Error>{spec.error()};
     const std::string key = command_key(name, arg);
     auto r = read_regular_file(dir_ + "/cmd/" + key, limits::kMaxCommandBytes);
-    if (!r) return fail(key + ": no output in the snapshot (cmd/" + key + ")");
+    if (!r) return Unexpected<Error>{missing("cmd/" + key, key + ": no output in the snapshot (cmd/" + key + ")")};
     return r;
 }
 
@@ -76,7 +82,7 @@ Result<json::Value> SnapshotView::query(std::string_view name) const {
     if (!spec) return Unexpected<Error>{spec.error()};
     const std::string rel = "query/" + std::string(name) + ".json";
     auto raw = read_regular_file(dir_ + "/" + rel, limits::kMaxCommandBytes);
-    if (!raw) return fail(std::string(name) + ": no result in the snapshot (" + rel + ")");
+    if (!raw) return Unexpected<Error>{missing(rel.substr(0, rel.size() - 5), std::string(name) + ": no result in the snapshot (" + rel + ")")};
     // Windows tools (PowerShell's ConvertTo-Json redirected) often write UTF-16.
     auto v = json::parse(text::decode(*raw));
     if (!v) return fail(rel + ": " + v.error().message);

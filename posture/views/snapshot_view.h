@@ -5,6 +5,9 @@
 //   DIR/fs/...          files at their absolute paths
 //   DIR/cmd/NAME        stdout of a catalogue command (NAME@ARG for one with a parameter)
 //   DIR/query/NAME.json a structured query's result
+//   DIR/errors/...      why a source could not be read at capture time, at
+//                       errors/fs/<path>, errors/cmd/NAME, errors/query/NAME;
+//                       replayed as the same error
 #pragma once
 
 #include <string>
@@ -27,6 +30,7 @@ public:
     const std::string& dir() const { return dir_; }
 
 private:
+    Error missing(const std::string& key, std::string fallback) const;
     SnapshotView(std::string dir, Platform p, std::int64_t now) : dir_(std::move(dir)), platform_(p), now_(now) {}
     std::string dir_;
     Platform platform_;

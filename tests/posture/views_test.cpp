@@ -152,6 +152,11 @@ TEST_CASE("run_command: output, exit status, not installed, timeout kills the gr
     REQUIRE(slow);
     CHECK(slow->timed_out);
 
+    // One that closes its output and lingers is not waited for past the deadline either.
+    auto lingering = run_command({"sh", "-c", "exec >&- 2>&-; sleep 30"}, 300, 1024);
+    REQUIRE(lingering);
+    CHECK(lingering->timed_out);
+
     auto big = run_command({"yes"}, 3000, 10000);
     REQUIRE(big);
     CHECK(big->out.size() == 10000);
