@@ -11,6 +11,9 @@ namespace ztna {
 
 struct Error {
     std::string message;
+    // A stable machine-readable code for the failures callers tell apart
+    // ("token_used", "expired"...); empty when there is only the message.
+    std::string code = {};
 };
 
 template <typename E>
@@ -19,6 +22,7 @@ struct Unexpected {
 };
 
 inline Unexpected<Error> fail(std::string message) { return {Error{std::move(message)}}; }
+inline Unexpected<Error> fail(std::string code, std::string message) { return {Error{std::move(message), std::move(code)}}; }
 
 template <typename T>
 class [[nodiscard]] Result {
