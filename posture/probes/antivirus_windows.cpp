@@ -2,7 +2,7 @@
 // (AntiVirusProduct, productState decoded) and Microsoft Defender's own
 // status (Get-MpComputerStatus), which is more precise for Defender: its
 // signature age is compared with req.max_signature_age_days. See
-// posture/probes_doc_windows.md.
+// posture/PROBES.md.
 #include <optional>
 
 #include "probes.h"

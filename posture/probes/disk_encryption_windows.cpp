@@ -1,6 +1,6 @@
 // disk_encryption on Windows: BitLocker on the OS volume. WMI
 // (Win32_EncryptableVolume) decides when it can; manage-bde -status, in
-// English or German, otherwise. See posture/probes_doc_windows.md.
+// English or German, otherwise. See posture/PROBES.md.
 #include <optional>
 
 #include "probes.h"

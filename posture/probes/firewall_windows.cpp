@@ -1,6 +1,6 @@
 // firewall on Windows: the Domain, Private and Public profiles of Windows
 // Firewall must all be on. Get-NetFirewallProfile first, netsh (English)
-// otherwise. See posture/probes_doc_windows.md.
+// otherwise. See posture/PROBES.md.
 #include <optional>
 
 #include "probes.h"

@@ -1,6 +1,6 @@
 // managed_device on Windows: enrolled in MDM (dsregcmd's MdmUrl, or an active
 // enrollment under HKLM\SOFTWARE\Microsoft\Enrollments). Entra or domain join
-// alone is not management. See posture/probes_doc_windows.md.
+// alone is not management. See posture/PROBES.md.
 #include <optional>
 
 #include "probes.h"

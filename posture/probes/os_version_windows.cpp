@@ -1,6 +1,6 @@
 // os_version on Windows: Win32_OperatingSystem's Version (10.0.BUILD), with
 // the update build revision from the registry when known (10.0.BUILD.UBR),
-// against req.min_os_version["windows"]. See posture/probes_doc_windows.md.
+// against req.min_os_version["windows"]. See posture/PROBES.md.
 #include <optional>
 
 #include "probes.h"

@@ -1,7 +1,7 @@
 // screen_lock on Windows: the screen must lock by itself within
 // req.max_screen_lock_delay_s: a password-protected screen saver
 // (HKCU\Control Panel\Desktop, overridden by its Group Policy twin) or the
-// machine inactivity limit (InactivityTimeoutSecs). See posture/probes_doc_windows.md.
+// machine inactivity limit (InactivityTimeoutSecs). See posture/PROBES.md.
 #include <optional>
 
 #include "probes.h"
