@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake --preset default >/dev/null
-cmake --build --preset default --target ztna-wg tunnel_bench drop_bench >/dev/null
+cmake --build --preset default --target ztna-wg tunnel_bench drop_bench posture_bench >/dev/null
 echo "## Machine"
 echo
 echo "- $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; $(uname -sr)"
@@ -24,3 +24,7 @@ echo
 echo "## ztna-wg beside wireguard-go, same run, same namespaces (bench/throughput.sh --markdown)"
 echo
 bench/throughput.sh --markdown --seconds 10 --rounds 2 build/bin/ztna-wg
+echo
+echo "## Posture collection on this machine (build/bin/posture_bench --markdown)"
+echo
+build/bin/posture_bench --runs 30 --markdown

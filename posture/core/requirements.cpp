@@ -5,7 +5,10 @@ namespace ztna::posture {
 Result<Requirements> requirements_from_json(const json::Value& v) {
     if (!v.is_object()) return fail("posture requirements: expected a JSON object");
     Requirements r;
-    for (const auto& [key, member] : v.as_object()) {
+    for (const auto& entry : v.as_object()) {
+        // Named references, not a structured binding: clang 14 cannot capture bindings in lambdas.
+        const std::string& key = entry.first;
+        const json::Value& member = entry.second;
         const auto need_string = [&](std::string& into) -> Result<void> {
             if (!member.is_string()) return fail("posture requirements: \"" + key + "\" must be a string");
             into = member.as_string();

@@ -198,9 +198,7 @@ CheckResult firewall_linux(const SystemView& view, const Requirements&) {
     }
     ev["filtering"] = json::Value(filtering);
     if (!filtering.empty()) {
-        std::string s = first;
-        if (!s.empty()) s[0] = char(std::toupper(static_cast<unsigned char>(s[0])));
-        return CheckResult::pass(id, s + ", so incoming connections are filtered.", std::move(ev));
+        return CheckResult::pass(id, "Incoming connections are filtered: " + first + ".", std::move(ev));
     }
     if (any_readable) {
         return CheckResult::fail(id, "No firewall filters incoming connections: every rule set found accepts them.",
