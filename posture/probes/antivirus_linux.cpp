@@ -79,6 +79,14 @@ Product clamav(const SystemView& view, const Requirements& req, const std::vecto
     const bool clamd = ps && running(*ps, "clamd");
     const bool installed = daily.header || main_db.header;
     if (!clamd && !installed) return p;
+    if (!ps) {
+        // Installed, but whether clamd runs cannot be told without the process list.
+        ev["clamav_installed"] = true;
+        p.state = Product::State::Unknown;
+        p.summary = "ClamAV is installed, but the process list could not be read to tell whether its daemon (clamd) is running.";
+        p.remediation = "Run the agent as root (it reads /proc), then check again.";
+        return p;
+    }
     json::Object c;
     c["clamd_running"] = clamd;
     const CvdHeader* newest = nullptr;

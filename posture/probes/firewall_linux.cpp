@@ -138,6 +138,8 @@ Finding iptables(const SystemView& view, json::Object& ev) {
     return f;
 }
 
+// `ufw status verbose`: active with "Default: deny (incoming)" (or reject) filters;
+// active with "allow (incoming)", or inactive, does not.
 Finding ufw(const SystemView& view, json::Object& ev) {
     Finding f;
     const Text t = run(view, "ufw-status");
@@ -145,16 +147,27 @@ Finding ufw(const SystemView& view, json::Object& ev) {
         ev["ufw_error"] = t.error;
         return f;
     }
+    bool active = false, inactive = false;
+    std::string incoming;
     for (auto line : text::lines(t.text)) {
         line = text::trim(line);
-        if (line == "Status: active") {
-            ev["ufw_status"] = "active";
-            return {Verdict::Filters, "ufw is active"};
+        if (line == "Status: active") active = true;
+        if (line == "Status: inactive") inactive = true;
+        if (line.substr(0, 9) == "Default: ") {
+            const auto rest = line.substr(9);
+            const auto in = rest.find(" (incoming)");
+            if (in != std::string_view::npos) incoming = std::string(text::trim(rest.substr(0, in)));
         }
-        if (line == "Status: inactive") {
-            ev["ufw_status"] = "inactive";
-            return {Verdict::Open, {}};
-        }
+    }
+    if (inactive) {
+        ev["ufw_status"] = "inactive";
+        return {Verdict::Open, {}};
+    }
+    if (active && !incoming.empty()) {
+        ev["ufw_status"] = "active";
+        ev["ufw_default_incoming"] = text::excerpt(incoming, 20);
+        if (incoming == "deny" || incoming == "reject") return {Verdict::Filters, "ufw is active and denies incoming connections by default"};
+        return {Verdict::Open, {}};
     }
     ev["ufw_excerpt"] = text::excerpt(t.text);
     return f;
@@ -185,23 +198,37 @@ Finding firewalld(const SystemView& view, json::Object& ev) {
 CheckResult firewall_linux(const SystemView& view, const Requirements&) {
     const std::string id = "firewall";
     json::Object ev;
-    const Finding found[] = {nft(view, ev), iptables(view, ev), ufw(view, ev), firewalld(view, ev)};
+    // The kernel's rules (nft, iptables) decide when they can be read: ufw and
+    // firewalld are front-ends that write them, and "active" or "running" says
+    // nothing of a default zone that accepts everything. The front-ends are
+    // read only when the rules cannot be (not root, tools missing).
+    const Finding kernel[] = {nft(view, ev), iptables(view, ev)};
+    const Finding frontends[] = {ufw(view, ev), firewalld(view, ev)};
     json::Array filtering;
     std::string first;
-    bool any_readable = false;
-    for (const auto& f : found) {
-        if (f.verdict != Verdict::Unreadable) any_readable = true;
+    bool kernel_readable = false;
+    for (const auto& f : kernel) {
+        if (f.verdict != Verdict::Unreadable) kernel_readable = true;
         if (f.verdict == Verdict::Filters) {
             filtering.push_back(f.detail);
             if (first.empty()) first = f.detail;
         }
     }
+    if (!kernel_readable) {
+        for (const auto& f : frontends) {
+            if (f.verdict == Verdict::Filters) {
+                filtering.push_back(f.detail);
+                if (first.empty()) first = f.detail;
+            }
+        }
+    }
+    ev["decided_by"] = kernel_readable ? "kernel rules (nft, iptables)" : "firewall front-ends (ufw, firewalld)";
     ev["filtering"] = json::Value(filtering);
     if (!filtering.empty()) {
         return CheckResult::pass(id, "Incoming connections are filtered: " + first + ".", std::move(ev));
     }
-    if (any_readable) {
-        return CheckResult::fail(id, "No firewall filters incoming connections: every rule set found accepts them.",
+    if (kernel_readable) {
+        return CheckResult::fail(id, "No firewall filters incoming connections: the input rules accept them.",
                                  "Turn on a firewall that blocks incoming connections by default, for example "
                                  "`sudo ufw enable` (Ubuntu, Debian) or `sudo systemctl enable --now firewalld` (Fedora, RHEL).",
                                  std::move(ev));

@@ -81,8 +81,9 @@ CertResult verify_certificate(const SystemView& view, const Requirements& req, j
     auto cas = read_pem(ca.text);
     auto chain = read_pem(dev.text);
     if (cas.empty() || chain.empty()) {
-        if (cas.empty()) ev["organization_ca_excerpt"] = text::excerpt(ca.text);
-        if (chain.empty()) ev["device_certificate_excerpt"] = text::excerpt(dev.text);
+        // No excerpt of these files: a misconfigured path may point at key material.
+        if (cas.empty()) ev["organization_ca_content"] = std::to_string(ca.text.size()) + " bytes, no PEM certificate";
+        if (chain.empty()) ev["device_certificate_content"] = std::to_string(dev.text.size()) + " bytes, no PEM certificate";
         r.summary = std::string("The ") + (chain.empty() ? "device certificate" : "organization's CA certificate") +
                     " is not a PEM certificate this agent can read.";
         r.remediation = "Check " + (chain.empty() ? req.device_certificate_path : req.organization_ca_path) +

@@ -103,10 +103,17 @@ CheckResult kde(const SystemView& view, const Requirements& req, const std::stri
     bool autolock = true;
     long long timeout_min = 5, grace_s = 5;
     if (!t.ok) {
-        // A Plasma that was never configured has no kscreenlockerrc: its defaults apply.
+        // Plasma writes kscreenlockerrc only once its settings are changed, so a
+        // missing file usually means its defaults (lock after 5 min). But the
+        // views cannot tell "missing" from "unreadable" or "home elsewhere"
+        // (sssd, /var/home), so it is not taken as proof: unknown.
         ev["kscreenlockerrc_error"] = t.error;
-        ev["defaults_apply"] = true;
-    } else {
+        return CheckResult::unknown(kId, "The KDE Plasma screen lock settings of " + user + " (" + path + ") could not be read, so it is not known when the screen locks.",
+                                    "Open System Settings > Screen Locking, check that \"Lock screen automatically\" is on and press Apply "
+                                    "(Plasma then saves its settings), then check again.",
+                                    std::move(ev));
+    }
+    {
         if (text::looks_binary(t.text)) {
             ev["kscreenlockerrc_excerpt"] = text::excerpt(t.text);
             return CheckResult::unknown(kId, "The KDE screen locker settings of " + user + " could not be read.",
@@ -181,7 +188,9 @@ CheckResult screen_lock_linux(const SystemView& view, const Requirements& req) {
     ev["desktop"] = who.user.desktop;
     if (text::contains_icase(desktop, "kde") || text::contains_icase(desktop, "plasma"))
         return kde(view, req, user, std::move(ev));
-    const bool gnome_like = desktop.empty() || text::contains_icase(desktop, "gnome") || desktop == "ubuntu" ||
+    // An empty Desktop= is not taken as GNOME: a bare window manager (sway, i3
+    // from greetd) has no GNOME locker, yet gsettings answers the schema defaults.
+    const bool gnome_like = text::contains_icase(desktop, "gnome") || desktop == "ubuntu" ||
                             desktop == "pop" || desktop == "zorin" || text::contains_icase(desktop, "unity") ||
                             text::contains_icase(desktop, "budgie");
     if (gnome_like) return gnome(view, req, user, std::move(ev));

@@ -23,7 +23,7 @@ constexpr CommandSpec kCommands[] = {
     // firewall
     {"nft-ruleset", "nft -j list ruleset", "The nftables rule set as JSON: input hooks, their policies and last rules."},
     {"iptables-input", "iptables -S INPUT", "The iptables INPUT chain: its policy and rules."},
-    {"ufw-status", "ufw status", "Whether the Uncomplicated Firewall is active."},
+    {"ufw-status", "ufw status verbose", "Whether the Uncomplicated Firewall is active."},
     {"firewalld-state", "firewall-cmd --state", "Whether firewalld is running."},
     // screen_lock (and the console user for managed_device)
     {"loginctl-sessions", "loginctl list-sessions --no-legend", "The login sessions: id, uid and user of each."},

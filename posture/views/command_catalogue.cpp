@@ -106,4 +106,14 @@ bool forbidden_path(std::string_view path) {
     return path.empty() || path[0] != '/';
 }
 
+bool holds_private_key(std::string_view content) {
+    for (std::size_t at = content.find("-----BEGIN "); at != std::string_view::npos;
+         at = content.find("-----BEGIN ", at + 1)) {
+        const auto eol = content.find("-----", at + 11);
+        if (eol == std::string_view::npos) return false;
+        if (content.substr(at, eol - at).find("PRIVATE KEY") != std::string_view::npos) return true;
+    }
+    return false;
+}
+
 }  // namespace ztna::posture

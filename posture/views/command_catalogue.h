@@ -52,4 +52,9 @@ Result<const QuerySpec*> check_query(Platform p, std::string_view name);
 // them and no snapshot contains them, whatever a probe asks.
 bool forbidden_path(std::string_view path);
 
+// True when file content holds a PEM private key ("-----BEGIN ... PRIVATE
+// KEY-----"): a managed setting pointing at a key, or a key+certificate
+// bundle. Views refuse such files, so no probe, evidence or snapshot sees them.
+bool holds_private_key(std::string_view content);
+
 }  // namespace ztna::posture

@@ -22,7 +22,10 @@ Platform LiveView::platform() const { return Platform::Linux; }
 
 Result<std::string> LiveView::file(std::string_view path, std::size_t max_bytes) const {
     if (forbidden_path(path)) return fail(std::string(path) + ": not readable by posture probes");
-    return read_regular_file(std::string(path), std::min(max_bytes, limits::kMaxFileBytes));
+    auto r = read_regular_file(std::string(path), std::min(max_bytes, limits::kMaxFileBytes));
+    if (r && holds_private_key(*r))
+        return fail(std::string(path) + ": holds a private key, which posture probes never read (point the setting at the certificate only)");
+    return r;
 }
 
 Result<std::string> LiveView::command(std::string_view name, std::string_view arg) const {

@@ -65,6 +65,8 @@ Result<std::string> SnapshotView::file(std::string_view path, std::size_t max_by
     if (forbidden_path(path)) return fail(std::string(path) + ": not readable by posture probes");
     auto r = read_regular_file(dir_ + "/fs" + std::string(path), max_bytes);
     if (!r) return Unexpected<Error>{missing("fs" + std::string(path), std::string(path) + ": not in the snapshot (fs" + std::string(path) + ")")};
+    if (holds_private_key(*r))
+        return fail(std::string(path) + ": holds a private key, which posture probes never read (point the setting at the certificate only)");
     return r;
 }
 

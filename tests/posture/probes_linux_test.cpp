@@ -3,6 +3,8 @@
 // come out unknown with a reason, never pass.
 #include <doctest/doctest.h>
 
+#include "command_catalogue.h"
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -395,14 +397,22 @@ TEST_CASE("linux firewall: nftables drop policy, firewalld-style final reject, i
     ipt.commands["iptables-input"] = "-P INPUT ACCEPT\n";
     CHECK(firewall_linux(ipt, {}).status == Status::Fail);
 
+    // ufw and firewalld decide only when the kernel's rules cannot be read.
     auto u = view();
-    u.commands["ufw-status"] = utf16("Status: active\n\nTo                         Action      From\n");
+    u.commands["ufw-status"] = utf16("Status: active\nLogging: on (low)\nDefault: deny (incoming), allow (outgoing), disabled (routed)\n");
     CHECK(firewall_linux(u, {}).status == Status::Pass);
+    u.commands["ufw-status"] = "Status: active\nDefault: allow (incoming), allow (outgoing), disabled (routed)\n";
+    check_unknown(firewall_linux(u, {}));
     u.commands["ufw-status"] = "Status: inactive\n";
     u.commands["firewalld-state"] = "not running\n";
-    CHECK(firewall_linux(u, {}).status == Status::Fail);
+    check_unknown(firewall_linux(u, {}));  // nothing proves that nothing else filters
     u.commands["firewalld-state"] = "running\n";
     CHECK(firewall_linux(u, {}).status == Status::Pass);
+    // Readable kernel rules win over a front-end's claim.
+    u.commands["iptables-input"] = "-P INPUT ACCEPT\n";
+    CHECK(firewall_linux(u, {}).status == Status::Fail);
+    u.commands["ufw-status"] = "Status: active\nDefault: deny (incoming), allow (outgoing), disabled (routed)\n";
+    CHECK(firewall_linux(u, {}).status == Status::Fail);
 }
 
 TEST_CASE("linux firewall: nothing readable is unknown") {
@@ -505,8 +515,12 @@ TEST_CASE("linux screen_lock: GNOME on, never, too late, unreadable") {
 }
 
 TEST_CASE("linux screen_lock: KDE defaults, timeout, autolock off, bad values") {
-    auto r = screen_lock_linux(kde(std::nullopt), {});  // no kscreenlockerrc: Autolock true, 5 min, 5 s grace
+    // No readable kscreenlockerrc: Plasma's defaults probably apply, but that is not proof.
+    auto r = screen_lock_linux(kde(std::nullopt), {});
     CAPTURE(r.summary);
+    check_unknown(r);
+    CHECK(r.summary.find("could not be read") != std::string::npos);
+    r = screen_lock_linux(kde("[Daemon]\nTimeout=5\n"), {});  // defaults for Autolock and LockGrace
     CHECK(r.status == Status::Pass);
     CHECK(r.evidence.at("lock_after_s") == json::Value(std::int64_t(305)));
     CHECK(screen_lock_linux(kde("[Daemon]\nTimeout=30\n"), {}).status == Status::Fail);
@@ -535,6 +549,33 @@ TEST_CASE("linux screen_lock: no desktop session, unreadable or unsupported is u
     x.commands["loginctl-sessions"] = "      2 1000 dave seat0 tty7\n";
     x.commands["loginctl-session@2"] = "Name=dave\nRemote=no\nDesktop=XFCE\nType=x11\nClass=user\nActive=yes\n";
     check_unknown(screen_lock_linux(x, {}));
+    // A graphical session with no Desktop= (sway or i3 from greetd) is not GNOME,
+    // even when gsettings answers its schema defaults.
+    x.commands["loginctl-session@2"] = "Name=dave\nRemote=no\nDesktop=\nType=wayland\nClass=user\nActive=yes\n";
+    x.commands["gsettings-lock-enabled@dave"] = "true\n";
+    x.commands["gsettings-idle-delay@dave"] = "uint32 300\n";
+    x.commands["gsettings-lock-delay@dave"] = "uint32 0\n";
+    x.commands["gsettings-idle-activation@dave"] = "true\n";
+    check_unknown(screen_lock_linux(x, {}));
+}
+
+TEST_CASE("linux antivirus: ClamAV databases on disk but no process list is unknown, not 'clamd not running'") {
+    auto v = view();
+    std::string header = "ClamAV-VDB:04 Dec 2026 06-00 -0500:27000:2000000:90:X:X:raynman:" + std::to_string(1764806400);
+    header.resize(512, ' ');
+    v.files["/var/lib/clamav/daily.cld"] = header;
+    const auto r = antivirus_linux(v, {});
+    CAPTURE(r.summary);
+    check_unknown(r);
+    CHECK(r.summary.find("process list") != std::string::npos);
+}
+
+TEST_CASE("linux managed_device: a certificate setting that points at a private key is refused, never excerpted") {
+    // The views refuse any file holding a PEM private key (live and snapshot alike).
+    CHECK(holds_private_key("-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMG\n-----END PRIVATE KEY-----\n"));
+    CHECK(holds_private_key("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN EC PRIVATE KEY-----\nx\n"));
+    CHECK(!holds_private_key("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"));
+    CHECK(!holds_private_key("PRIVATE KEY"));
 }
 
 // ---- managed_device -------------------------------------------------------
