@@ -1,0 +1,91 @@
+#include "controller_config.h"
+
+#include <fstream>
+#include <sstream>
+#include <tuple>
+
+namespace ztna::controller {
+
+namespace {
+
+std::string absolute_in(const std::string& dir, const std::string& p) {
+    if (p.empty() || p[0] == '/') return p;
+    return dir + "/" + p;
+}
+
+}  // namespace
+
+Result<ControllerConfig> load_controller_config(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail("cannot read the controller configuration " + path + ": create it with `ztna-admin init`");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    auto v = json::parse(ss.str(), {.max_bytes = 1u << 20, .max_depth = 16});
+    if (!v) return fail(path + ": not valid JSON: " + v.error().message);
+    if (!v->is_object()) return fail(path + ": expected a JSON object");
+    ControllerConfig c;
+    const auto slash = path.rfind('/');
+    c.dir = slash == std::string::npos ? "." : path.substr(0, slash);
+    static const char* const kKnown[] = {"listen_address", "listen_port", "public_url", "database", "tls_certificate",
+                                         "tls_key", "ca_certificate", "admin_token_sha256", "enrollment_token_max_ttl_s"};
+    for (const auto& m : v->as_object()) {
+        bool known = false;
+        for (const char* k : kKnown) known = known || m.first == k;
+        if (!known) return fail(path + ": unknown field \"" + m.first + "\" (is it misspelled?)");
+    }
+    const auto need_string = [&](const char* key, std::string& into, bool required) -> Result<void> {
+        const json::Value* f = v->find(key);
+        if (!f) {
+            if (required) return fail(path + ": the field \"" + std::string(key) + "\" is missing");
+            return {};
+        }
+        if (!f->is_string() || f->as_string().empty())
+            return fail(path + ": the field \"" + std::string(key) + "\" must be a non-empty string");
+        into = f->as_string();
+        return {};
+    };
+    for (auto [key, into, required] : {std::tuple{"listen_address", &c.listen_address, false},
+                                       std::tuple{"public_url", &c.public_url, true},
+                                       std::tuple{"database", &c.database, true},
+                                       std::tuple{"tls_certificate", &c.tls_certificate, true},
+                                       std::tuple{"tls_key", &c.tls_key, true},
+                                       std::tuple{"ca_certificate", &c.ca_certificate, true},
+                                       std::tuple{"admin_token_sha256", &c.admin_token_sha256, true}}) {
+        if (auto r = need_string(key, *into, required); !r) return Unexpected<Error>{r.error()};
+    }
+    if (const auto* p = v->find("listen_port")) {
+        if (!p->is_int() || p->as_int() < 1 || p->as_int() > 65535)
+            return fail(path + ": the field \"listen_port\" must be an integer from 1 to 65535");
+        c.listen_port = int(p->as_int());
+    }
+    if (const auto* t = v->find("enrollment_token_max_ttl_s")) {
+        if (!t->is_int() || t->as_int() < 60 || t->as_int() > 365 * 86400)
+            return fail(path + ": the field \"enrollment_token_max_ttl_s\" must be an integer from 60 to 31536000");
+        c.enrollment_token_max_ttl_s = t->as_int();
+    }
+    if (c.admin_token_sha256.size() != 64 || c.admin_token_sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+        return fail(path + ": the field \"admin_token_sha256\" must be 64 lowercase hex digits");
+    if (c.public_url.rfind("https://", 0) != 0)
+        return fail(path + ": the field \"public_url\" must start with https:// (the controller speaks only TLS)");
+    c.database = absolute_in(c.dir, c.database);
+    c.tls_certificate = absolute_in(c.dir, c.tls_certificate);
+    c.tls_key = absolute_in(c.dir, c.tls_key);
+    c.ca_certificate = absolute_in(c.dir, c.ca_certificate);
+    return c;
+}
+
+json::Value controller_config_to_json(const ControllerConfig& c) {
+    json::Object o;
+    o["listen_address"] = c.listen_address;
+    o["listen_port"] = c.listen_port;
+    o["public_url"] = c.public_url;
+    o["database"] = c.database;
+    o["tls_certificate"] = c.tls_certificate;
+    o["tls_key"] = c.tls_key;
+    o["ca_certificate"] = c.ca_certificate;
+    o["admin_token_sha256"] = c.admin_token_sha256;
+    o["enrollment_token_max_ttl_s"] = c.enrollment_token_max_ttl_s;
+    return o;
+}
+
+}  // namespace ztna::controller
