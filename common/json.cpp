@@ -341,7 +341,11 @@ void write(std::string& out, const Value& v, int indent, int level) {
         case Value::Type::Double: {
             char buf[32];
             const auto r = std::to_chars(buf, buf + sizeof buf, v.as_double());
-            out.append(buf, r.ptr);
+            const std::string_view text(buf, std::size_t(r.ptr - buf));
+            out += text;
+            // 211220.0 prints as "211220", which would parse back as an integer:
+            // keep it a double.
+            if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
             break;
         }
         case Value::Type::String: write_string(out, v.as_string()); break;

@@ -41,3 +41,15 @@ TEST_CASE("json: integers stay integers, lookups never throw") {
     CHECK(json::Value(42).string_at("x") == nullptr);
     CHECK(json::dump(json::Value(std::string("bad \xFF byte"))) == "\"bad \xEF\xBF\xBD byte\"");
 }
+
+TEST_CASE("json: a double with an integral value stays a double through dump and parse (fuzz_json finding)") {
+    auto v = json::parse("[211220.0, 1e21, -0.5, 3]");
+    REQUIRE(v);
+    const std::string once = json::dump(*v);
+    CHECK(once == "[211220.0,1e+21,-0.5,3]");
+    auto again = json::parse(once);
+    REQUIRE(again);
+    CHECK(*again == *v);
+    CHECK(again->as_array()[0].type() == json::Value::Type::Double);
+    CHECK(again->as_array()[3].type() == json::Value::Type::Int);
+}
