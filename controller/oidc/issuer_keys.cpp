@@ -1,0 +1,84 @@
+#include "issuer_keys.h"
+
+#include <httplib.h>
+
+namespace ztna::controller::oidc {
+
+Result<json::Value> fetch_json(const std::string& url, const std::string& ca_file, bool allow_http) {
+    const bool https = url.rfind("https://", 0) == 0;
+    const bool http = url.rfind("http://", 0) == 0;
+    if (!https && !(http && allow_http))
+        return fail("refusing to fetch " + url + ": only https:// is allowed (allow_http is for a lab on loopback)");
+    const std::size_t scheme_len = https ? 8 : 7;
+    const auto slash = url.find('/', scheme_len);
+    const std::string origin = url.substr(0, slash);
+    const std::string path = slash == std::string::npos ? "/" : url.substr(slash);
+    httplib::Client cli(origin);
+    if (!cli.is_valid()) return fail("cannot fetch " + url + ": not a URL this client can use");
+    if (https) {
+        if (!ca_file.empty()) cli.set_ca_cert_path(ca_file.c_str());
+        cli.enable_server_certificate_verification(true);
+    }
+    cli.set_connection_timeout(5, 0);
+    cli.set_read_timeout(10, 0);
+    std::string body;
+    constexpr std::size_t kMax = 1u << 20;
+    bool too_big = false;
+    auto r = cli.Get(path, [&](const char* data, std::size_t n) {
+        if (body.size() + n > kMax) {
+            too_big = true;
+            return false;
+        }
+        body.append(data, n);
+        return true;
+    });
+    if (too_big) return fail("the answer of " + url + " is larger than 1 MiB");
+    if (!r) return fail("cannot fetch " + url + ": " + httplib::to_string(r.error()));
+    if (r->status != 200) return fail("fetching " + url + " answered HTTP " + std::to_string(r->status));
+    auto v = json::parse(body, {.max_bytes = kMax, .max_depth = 32});
+    if (!v) return fail("the answer of " + url + " is not JSON: " + v.error().message);
+    return v;
+}
+
+Result<std::vector<Jwk>> IssuerKeys::fetch_keys() {
+    std::string base = config_.issuer;
+    if (!base.empty() && base.back() == '/') base.pop_back();
+    const std::string discovery_url = base + "/.well-known/openid-configuration";
+    auto discovery = fetch_json(discovery_url, config_.ca_certificate, config_.allow_http);
+    if (!discovery) return Unexpected<Error>{discovery.error()};
+    const std::string* iss = discovery->string_at("issuer");
+    if (!iss || *iss != config_.issuer)
+        return fail("the discovery document of " + config_.issuer + " names another issuer (\"" +
+                    (iss ? iss->substr(0, 100) : std::string()) + "\"); check the issuer URL in controller.json");
+    const std::string* jwks_uri = discovery->string_at("jwks_uri");
+    if (!jwks_uri) return fail("the discovery document of " + config_.issuer + " has no jwks_uri");
+    auto jwks = fetch_json(*jwks_uri, config_.ca_certificate, config_.allow_http);
+    if (!jwks) return Unexpected<Error>{jwks.error()};
+    auto keys = parse_jwks(*jwks);
+    if (!keys) return fail("the JWKS of " + config_.issuer + ": " + keys.error().message);
+    return keys;
+}
+
+Result<IdClaims> IssuerKeys::verify(std::string_view token, std::int64_t now, std::string_view expected_nonce) {
+    std::lock_guard lock(mu_);
+    if (!fetched_) {
+        auto k = fetch_keys();
+        if (!k) return fail("issuer_unreachable", "cannot get the signing keys of " + config_.issuer + ": " + k.error().message);
+        keys_ = std::move(*k);
+        fetched_ = true;
+        fetched_at_ = now;
+    }
+    auto r = verify_id_token(token, config_, keys_, now, expected_nonce);
+    if (!r && r.error().code == "unknown_kid" && now - fetched_at_ >= kMinRefreshIntervalS) {
+        // The issuer may have rotated its keys: fetch once more.
+        auto k = fetch_keys();
+        fetched_at_ = now;
+        if (k) {
+            keys_ = std::move(*k);
+            r = verify_id_token(token, config_, keys_, now, expected_nonce);
+        }
+    }
+    return r;
+}
+
+}  // namespace ztna::controller::oidc
