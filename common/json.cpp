@@ -73,7 +73,7 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 
 class Parser {
 public:
-    Parser(std::string_view s, ParseLimits l) : s_(s), limits_(l) {}
+    Parser(std::string_view s, ParseLimits l, LineMap* lines = nullptr) : s_(s), limits_(l), lines_(lines) {}
 
     Result<Value> document() {
         if (s_.size() > limits_.max_bytes)
@@ -87,8 +87,19 @@ public:
     }
 
 private:
-    std::string at(const std::string& what) const {
-        return "invalid JSON at byte " + std::to_string(i_) + ": " + what;
+    std::string at(const std::string& what) {
+        return "invalid JSON at line " + std::to_string(line_at(i_)) + " (byte " + std::to_string(i_) + "): " + what;
+    }
+    // 1-based line of byte offset pos; positions only move forward while
+    // parsing, so lines are counted incrementally.
+    int line_at(std::size_t pos) {
+        if (pos < counted_to_) {
+            counted_to_ = 0;
+            line_ = 1;
+        }
+        for (; counted_to_ < pos && counted_to_ < s_.size(); ++counted_to_)
+            if (s_[counted_to_] == '\n') ++line_;
+        return line_;
     }
     bool error(const std::string& what) {
         if (error_.empty()) error_ = at(what);
@@ -107,6 +118,7 @@ private:
         if (depth > limits_.max_depth) return error("nested deeper than " + std::to_string(limits_.max_depth));
         ws();
         if (i_ >= s_.size()) return error("unexpected end of input, expected a value");
+        if (lines_) (*lines_)[path_] = line_at(i_);
         switch (s_[i_]) {
             case '{': return object(out, depth);
             case '[': return array(out, depth);
@@ -141,7 +153,10 @@ private:
             if (i_ >= s_.size() || s_[i_] != ':') return error("expected ':' after object key");
             ++i_;
             Value v;
+            const std::size_t path_len = path_.size();
+            if (lines_) path_ += "/" + key;
             if (!value(v, depth + 1)) return false;
+            path_.resize(path_len);
             if (!o.emplace(key, std::move(v)).second) return error("duplicate object key \"" + key + "\"");
             ws();
             if (i_ < s_.size() && s_[i_] == ',') {
@@ -168,7 +183,10 @@ private:
         }
         for (;;) {
             Value v;
+            const std::size_t path_len = path_.size();
+            if (lines_) path_ += "/" + std::to_string(a.size());
             if (!value(v, depth + 1)) return false;
+            path_.resize(path_len);
             a.push_back(std::move(v));
             ws();
             if (i_ < s_.size() && s_[i_] == ',') {
@@ -289,6 +307,10 @@ private:
     ParseLimits limits_;
     std::size_t i_ = 0;
     std::string error_;
+    LineMap* lines_;
+    std::string path_;  // JSON Pointer of the value being parsed, when lines_ is set
+    std::size_t counted_to_ = 0;
+    int line_ = 1;
 };
 
 void write_string(std::string& out, std::string_view s) {
@@ -383,6 +405,11 @@ void write(std::string& out, const Value& v, int indent, int level) {
 }  // namespace
 
 Result<Value> parse(std::string_view text, ParseLimits limits) { return Parser(text, limits).document(); }
+
+Result<Value> parse(std::string_view text, ParseLimits limits, LineMap& lines) {
+    lines.clear();
+    return Parser(text, limits, &lines).document();
+}
 
 std::string dump(const Value& v) {
     std::string out;

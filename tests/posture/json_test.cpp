@@ -53,3 +53,17 @@ TEST_CASE("json: a double with an integral value stays a double through dump and
     CHECK(again->as_array()[0].type() == json::Value::Type::Double);
     CHECK(again->as_array()[3].type() == json::Value::Type::Int);
 }
+
+TEST_CASE("json: the line map locates every value by JSON Pointer; errors name the line") {
+    json::LineMap lines;
+    auto v = json::parse("{\n  \"apps\": [\n    {\"name\": \"hr\",\n     \"ports\": [80, 443]}\n  ]\n}\n", {}, lines);
+    REQUIRE(v);
+    CHECK(lines.at("") == 1);
+    CHECK(lines.at("/apps") == 2);
+    CHECK(lines.at("/apps/0") == 3);
+    CHECK(lines.at("/apps/0/name") == 3);
+    CHECK(lines.at("/apps/0/ports/1") == 4);
+    auto bad = json::parse("{\n\n  \"a\": tru\n}", {}, lines);
+    REQUIRE(!bad);
+    CHECK(bad.error().message.find("line 3") != std::string::npos);
+}

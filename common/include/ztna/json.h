@@ -77,10 +77,16 @@ struct ParseLimits {
     int max_depth = 64;
 };
 
-// Parses one JSON document (RFC 8259). Errors name the byte offset and what
-// was expected. Duplicate object keys are an error (they make signatures
-// ambiguous). Invalid UTF-8 inside strings is an error.
+// Parses one JSON document (RFC 8259). Errors name the line, the byte offset
+// and what was expected. Duplicate object keys are an error (they make
+// signatures ambiguous). Invalid UTF-8 inside strings is an error.
 Result<Value> parse(std::string_view text, ParseLimits limits = {});
+
+// The 1-based line where each value starts, by JSON Pointer ("" for the
+// document, "/apps/2/ports/0" ...; keys are not escaped), for files people
+// edit and want errors located in.
+using LineMap = std::map<std::string, int>;
+Result<Value> parse(std::string_view text, ParseLimits limits, LineMap& lines);
 
 // Compact and canonical (see above). Strings that are not valid UTF-8 are
 // written with U+FFFD in place of each bad byte, so the output is always JSON.
