@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "control_plane.h"
+#include "policy.h"
 #include "server.h"
 #include "sqlite_store.h"
 
@@ -33,6 +35,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ztna-controller: %s\n", store.error().message.c_str());
         return 1;
     }
+    auto policy = load_policy_file(config->policy);
+    if (!policy) {
+        std::fprintf(stderr, "ztna-controller: %s\n", policy.error().message.c_str());
+        return 1;
+    }
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
@@ -40,13 +47,15 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // before any thread starts
     signal(SIGPIPE, SIG_IGN);
 
-    ControllerServer server(*config, **store);
+    ControlPlane control(*config, **store, std::move(*policy));
+    ControllerServer server(*config, **store, control);
     if (auto r = server.start(); !r) {
         std::fprintf(stderr, "ztna-controller: %s\n", r.error().message.c_str());
         return 1;
     }
-    std::fprintf(stderr, "ztna-controller: serving %s on %s:%d (database %s)\n", config->public_url.c_str(),
-                 config->listen_address.c_str(), server.port(), config->database.c_str());
+    std::fprintf(stderr, "ztna-controller: serving %s on %s:%d (database %s, policy %s: %zu apps, %zu rules)\n",
+                 config->public_url.c_str(), config->listen_address.c_str(), server.port(), config->database.c_str(),
+                 config->policy.c_str(), control.policy().apps.size(), control.policy().rules.size());
     int sig = 0;
     sigwait(&stop_signals, &sig);
     std::fprintf(stderr, "ztna-controller: %s received, stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -70,6 +70,14 @@ Result<InitResult> init_controller_dir(const InitOptions& o) {
     c.tls_key = "controller.key";
     c.ca_certificate = "ca.pem";
     c.admin_token_sha256 = sha256_hex(admin.reveal());
+    c.policy = "policy.json";
+    std::vector<std::pair<std::string, SecretString>> gateway_secrets;
+    for (const auto& id : o.gateways) {
+        if (id.empty() || id.size() > 63 || id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos)
+            return fail("ztna-admin init: --gateway \"" + id + "\" must be 1 to 63 letters, digits, '-', '_' or '.'");
+        gateway_secrets.emplace_back(id, new_secret("ztna-gateway-"));
+        c.gateway_tokens_sha256[id] = sha256_hex(gateway_secrets.back().second.reveal());
+    }
 
     r.ca_path = o.dir + "/ca.pem";
     r.admin_token_path = o.dir + "/admin.token";
@@ -83,6 +91,15 @@ Result<InitResult> init_controller_dir(const InitOptions& o) {
         if (auto w = write_new_file(path, *data + (path == r.admin_token_path ? "\n" : ""), mode); !w)
             return Unexpected<Error>{w.error()};
     }
+    for (const auto& [id, secret] : gateway_secrets) {
+        const std::string path = o.dir + "/gateway-" + id + ".token";
+        if (auto w = write_new_file(path, secret.reveal() + "\n", 0600); !w) return Unexpected<Error>{w.error()};
+        r.gateway_token_paths.push_back(path);
+    }
+    r.policy_path = o.dir + "/policy.json";
+    // A starting policy: valid, and granting nothing until apps and rules are added.
+    if (auto w = write_new_file(r.policy_path, "{\n  \"version\": 1,\n  \"gateways\": [],\n  \"apps\": [],\n  \"rules\": []\n}\n", 0644); !w)
+        return Unexpected<Error>{w.error()};
     if (auto w = write_new_file(r.config_path, json::dump_pretty(controller_config_to_json(c)) + "\n", 0644); !w)
         return Unexpected<Error>{w.error()};
     return r;

@@ -14,10 +14,12 @@ struct InitOptions {
     std::vector<std::string> names;   // host names and addresses the controller is reached at
     std::string listen_address = "0.0.0.0";
     int port = 8443;
+    std::vector<std::string> gateways;  // ids; each gets a credential file gateway-ID.token
 };
 
 struct InitResult {
-    std::string config_path, ca_path, admin_token_path, public_url;
+    std::string config_path, ca_path, admin_token_path, public_url, policy_path;
+    std::vector<std::string> gateway_token_paths;
 };
 
 Result<InitResult> init_controller_dir(const InitOptions& o);

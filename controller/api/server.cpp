@@ -14,10 +14,6 @@
 
 namespace ztna::controller {
 
-std::int64_t system_clock_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 namespace {
 
 void send(httplib::Response& res, const ApiResponse& a) {
@@ -39,8 +35,8 @@ std::optional<json::Value> parse_body(const httplib::Request& req, httplib::Resp
 
 }  // namespace
 
-ControllerServer::ControllerServer(ControllerConfig config, Store& store, Clock clock)
-    : config_(std::move(config)), store_(store), clock_(std::move(clock)) {}
+ControllerServer::ControllerServer(ControllerConfig config, Store& store, ControlPlane& control)
+    : config_(std::move(config)), store_(store), control_(control) {}
 
 ControllerServer::~ControllerServer() { stop(); }
 
@@ -68,6 +64,7 @@ Result<void> ControllerServer::start() {
     if (!http_->is_valid())
         return fail("controller TLS: " + (tls_error.empty() ? std::string("cannot set up TLS") : tls_error) +
                     ". Check the paths in controller.json (made by `ztna-admin init`).");
+    http_->new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
     http_->set_payload_max_length(kMaxBodyBytes);
     http_->set_read_timeout(10, 0);
     http_->set_write_timeout(10, 0);
@@ -88,12 +85,30 @@ Result<void> ControllerServer::start() {
     // stop() only stops a server that runs: wait until it does (or gave up).
     while (!http_->is_running() && !*ended) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (*ended) return fail("the controller's HTTPS server stopped at once after binding port " + std::to_string(port_));
+    housekeeper_ = std::thread([this] { housekeeping(); });
     return {};
 }
 
+void ControllerServer::housekeeping() {
+    while (!stopping_) {
+        control_.tick();
+        if (auto r = control_.reload_policy_if_changed(); !r)
+            std::fprintf(stderr, "ztna-controller: the policy was not reloaded, the previous one stays in force: %s\n",
+                         r.error().message.c_str());
+        else if (*r)
+            std::fprintf(stderr, "ztna-controller: policy reloaded from %s\n", config_.policy.c_str());
+        for (auto waited = std::chrono::milliseconds(0); waited < housekeeping_interval && !stopping_;
+             waited += std::chrono::milliseconds(50))
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
 void ControllerServer::stop() {
+    stopping_ = true;
+    control_.hub().close_all();  // ends the event streams, which hold workers
     if (http_) http_->stop();
     if (thread_.joinable()) thread_.join();
+    if (housekeeper_.joinable()) housekeeper_.join();
 }
 
 void ControllerServer::routes() {
@@ -121,8 +136,106 @@ void ControllerServer::routes() {
     s.Post("/v1/enroll", [this](const httplib::Request& req, httplib::Response& res) {
         auto body = parse_body(req, res);
         if (!body) return;
-        send(res, handle_enroll(store_, *body, clock_()));
+        send(res, handle_enroll(store_, *body, control_.now()));
     });
+    s.Post("/v1/challenge", [this](const httplib::Request& req, httplib::Response& res) {
+        auto body = parse_body(req, res);
+        if (body) send(res, control_.challenge(*body));
+    });
+    s.Post("/v1/sessions", [this](const httplib::Request& req, httplib::Response& res) {
+        auto body = parse_body(req, res);
+        if (body) send(res, control_.sign_in(*body));
+    });
+
+    // An event stream (server-sent events) for one topic; ends when the
+    // client leaves, the subscription falls behind, or the server stops.
+    const auto stream = [this](httplib::Response& res, const std::string& topic, json::Value hello) {
+        auto sub = control_.hub().subscribe(topic);
+        auto first = std::make_shared<std::string>(sse_frame(Event{0, "hello", std::move(hello)}));
+        const auto keepalive = keepalive_interval;
+        res.set_header("Cache-Control", "no-store");
+        res.set_chunked_content_provider(
+            "text/event-stream",
+            [sub, first, keepalive](std::size_t, httplib::DataSink& sink) {
+                if (!first->empty()) {
+                    const std::string f = std::move(*first);
+                    first->clear();
+                    return sink.write(f.data(), f.size());
+                }
+                auto e = sub->next(keepalive);
+                if (e) {
+                    const std::string f = sse_frame(*e);
+                    return sink.write(f.data(), f.size());
+                }
+                if (sub->closed()) {
+                    sink.done();
+                    return true;
+                }
+                static const std::string kKeepAlive = ": keep-alive\n\n";
+                return sink.write(kKeepAlive.data(), kKeepAlive.size());
+            },
+            [this, sub, topic](bool) { control_.hub().unsubscribe(topic, sub); });
+    };
+
+    // Agent endpoints: the session token as a Bearer credential.
+    const auto session = [this](auto handler) {
+        return [this, handler](const httplib::Request& req, httplib::Response& res) {
+            const std::string auth = req.get_header_value("Authorization");
+            auto s = control_.authenticate(auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : std::string());
+            if (!s) {
+                if (s.error().code == "store_error")
+                    send(res, api_error(500, "store_error", s.error().message, "Try again later."));
+                else
+                    send(res, api_error(401, "signed_out", s.error().message, "Sign in again (`ztnactl login`)."));
+                return;
+            }
+            handler(*s, req, res);
+        };
+    };
+    s.Post("/v1/sessions/logout", session([this](const Session& x, const httplib::Request&, httplib::Response& res) {
+        send(res, control_.logout(x));
+    }));
+    s.Post("/v1/access", session([this](const Session& x, const httplib::Request& req, httplib::Response& res) {
+        auto body = parse_body(req, res);
+        if (body) send(res, control_.access(x, *body));
+    }));
+    s.Post("/v1/grants", session([this](const Session& x, const httplib::Request& req, httplib::Response& res) {
+        auto body = parse_body(req, res);
+        if (body) send(res, control_.create_grant(x, *body));
+    }));
+    s.Post(R"(/v1/grants/([a-z0-9_]{1,64})/renew)", session([this](const Session& x, const httplib::Request& req, httplib::Response& res) {
+        send(res, control_.renew_grant(x, req.matches[1]));
+    }));
+    s.Post(R"(/v1/grants/([a-z0-9_]{1,64})/release)", session([this](const Session& x, const httplib::Request& req, httplib::Response& res) {
+        send(res, control_.release_grant(x, req.matches[1]));
+    }));
+    s.Get("/v1/events", session([this, stream](const Session& x, const httplib::Request&, httplib::Response& res) {
+        stream(res, ControlPlane::session_topic(x.id), json::Object{{"session_id", x.id}, {"expires_at", x.expires_at}});
+    }));
+
+    // Gateway endpoints: the gateway's credential (gateway-ID.token) as a Bearer credential.
+    const auto gateway = [this](auto handler) {
+        return [this, handler](const httplib::Request& req, httplib::Response& res) {
+            const std::string auth = req.get_header_value("Authorization");
+            auto id = control_.authenticate_gateway(auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : std::string());
+            if (!id) {
+                send(res, api_error(401, "gateway_unauthorized", "this endpoint needs a gateway credential",
+                                    "Pass the gateway's token (gateway-ID.token from `ztna-admin init --gateway ID`)."));
+                return;
+            }
+            handler(*id, req, res);
+        };
+    };
+    s.Get("/v1/gateway/grants", gateway([this](const std::string& id, const httplib::Request&, httplib::Response& res) {
+        send(res, control_.gateway_grants(id));
+    }));
+    s.Post("/v1/gateway/sessions", gateway([this](const std::string& id, const httplib::Request& req, httplib::Response& res) {
+        auto body = parse_body(req, res);
+        if (body) send(res, control_.gateway_report(id, *body));
+    }));
+    s.Get("/v1/gateway/events", gateway([stream](const std::string& id, const httplib::Request&, httplib::Response& res) {
+        stream(res, ControlPlane::gateway_topic(id), json::Object{{"gateway", id}});
+    }));
 
     // Admin endpoints: the bearer credential made by `ztna-admin init`,
     // compared as SHA-256 in constant time.
@@ -136,7 +249,7 @@ void ControllerServer::routes() {
                                     "Pass the admin token made by `ztna-admin init` (its file admin.token) as a Bearer token."));
                 return;
             }
-            AdminContext c{store_, clock_(), config_.enrollment_token_max_ttl_s};
+            AdminContext c{store_, control_.now(), config_.enrollment_token_max_ttl_s};
             handler(c, req, res);
         };
     };
@@ -155,15 +268,17 @@ void ControllerServer::routes() {
         send(res, admin_list_devices(c));
     }));
     s.Post(R"(/v1/admin/devices/([a-z0-9_]{1,64})/revoke)",
-           admin([](AdminContext& c, const httplib::Request& req, httplib::Response& res) {
+           admin([this](AdminContext& c, const httplib::Request& req, httplib::Response& res) {
                send(res, admin_revoke_device(c, req.matches[1]));
+               if (res.status == 200) control_.reevaluate_all("device_revoked");
            }));
     s.Get("/v1/admin/users", admin([](AdminContext& c, const httplib::Request&, httplib::Response& res) {
         send(res, admin_list_users(c));
     }));
     s.Post(R"(/v1/admin/users/([^/]{1,256})/(disable|enable))",
-           admin([](AdminContext& c, const httplib::Request& req, httplib::Response& res) {
+           admin([this](AdminContext& c, const httplib::Request& req, httplib::Response& res) {
                send(res, admin_set_user_disabled(c, req.matches[1], req.matches[2] == "disable"));
+               if (res.status == 200) control_.reevaluate_all(req.matches[2] == "disable" ? "user_disabled" : "user_enabled");
            }));
     s.Get("/v1/admin/audit", admin([](AdminContext& c, const httplib::Request& req, httplib::Response& res) {
         std::map<std::string, std::string> params;

@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <string>
 
+#include <map>
+#include <vector>
+
+#include "id_token.h"
 #include "ztna/json.h"
 #include "ztna/result.h"
 
@@ -22,6 +26,9 @@ struct ControllerConfig {
     std::string ca_certificate;      // the CA agents pin
     std::string admin_token_sha256;  // hex
     std::int64_t enrollment_token_max_ttl_s = 30 * 86400;
+    std::string policy;              // the policy file, reloaded when it changes
+    std::vector<oidc::IssuerConfig> oidc_issuers;
+    std::map<std::string, std::string> gateway_tokens_sha256;  // gateway id -> hex SHA-256 of its credential
 };
 
 // Reads and validates controller.json; errors name the file and the field.

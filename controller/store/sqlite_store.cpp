@@ -55,6 +55,40 @@ const char* const kMigrations[] = {
     CREATE INDEX audit_user ON audit(user, at);
     CREATE INDEX audit_app ON audit(app, at);
     )sql",
+    // 2: sessions and grants
+    R"sql(
+    CREATE TABLE sessions (
+        id            TEXT PRIMARY KEY,
+        token_hash    TEXT NOT NULL UNIQUE,
+        user          TEXT NOT NULL REFERENCES users(subject),
+        device_id     TEXT NOT NULL REFERENCES devices(id),
+        email         TEXT NOT NULL DEFAULT '',
+        groups        TEXT NOT NULL DEFAULT '[]',
+        amr           TEXT NOT NULL DEFAULT '[]',
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL,
+        ended_at      INTEGER,
+        end_reason    TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX sessions_live ON sessions(ended_at);
+    CREATE TABLE grants (
+        id               TEXT PRIMARY KEY,
+        session_id       TEXT NOT NULL REFERENCES sessions(id),
+        user             TEXT NOT NULL,
+        device_id        TEXT NOT NULL,
+        app              TEXT NOT NULL,
+        gateway          TEXT NOT NULL,
+        agent_public_key TEXT NOT NULL,
+        tunnel_address   TEXT NOT NULL,
+        created_at       INTEGER NOT NULL,
+        expires_at       INTEGER NOT NULL,
+        ended_at         INTEGER,
+        end_reason       TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX grants_live_address ON grants(gateway, tunnel_address) WHERE ended_at IS NULL;
+    CREATE UNIQUE INDEX grants_live_key ON grants(agent_public_key) WHERE ended_at IS NULL;
+    CREATE INDEX grants_live ON grants(ended_at);
+    )sql",
 };
 constexpr int kSchemaVersion = int(sizeof(kMigrations) / sizeof(kMigrations[0]));
 
@@ -372,6 +406,17 @@ Result<std::vector<User>> SqliteStore::list_users() {
     return out;
 }
 
+Result<std::optional<User>> SqliteStore::find_user(const std::string& subject) {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT subject, email, first_seen, disabled_at FROM users WHERE subject = ?");
+    if (!s.ok()) return store_error(db_, "reading a user");
+    s.bind(1, subject);
+    const int rc = s.step();
+    if (rc == SQLITE_ROW) return std::optional<User>(user_from(s));
+    if (rc == SQLITE_DONE) return std::optional<User>();
+    return store_error(db_, "reading user " + subject);
+}
+
 Result<void> SqliteStore::set_user_disabled(const std::string& who, bool disabled, std::int64_t now) {
     std::lock_guard lock(mu_);
     Stmt s(db_, disabled ? "UPDATE users SET disabled_at = COALESCE(disabled_at, ?1) WHERE subject = ?2 OR email = ?2"
@@ -383,6 +428,151 @@ Result<void> SqliteStore::set_user_disabled(const std::string& who, bool disable
         return fail("not_found", "no user is known as " + who + "; users appear after their first sign-in (see `ztna-admin users list`)");
     }
     return {};
+}
+
+namespace {
+
+constexpr const char* kSessionColumns = "id, user, device_id, email, groups, amr, created_at, expires_at, ended_at, end_reason";
+constexpr const char* kGrantColumns =
+    "id, session_id, user, device_id, app, gateway, agent_public_key, tunnel_address, created_at, expires_at, ended_at, end_reason";
+
+Session session_from(const Stmt& s) {
+    Session x;
+    x.id = s.text(0);
+    x.user = s.text(1);
+    x.device_id = s.text(2);
+    x.email = s.text(3);
+    x.groups = s.text(4);
+    x.amr = s.text(5);
+    x.created_at = s.integer(6);
+    x.expires_at = s.integer(7);
+    x.ended_at = s.opt_integer(8);
+    x.end_reason = s.text(9);
+    return x;
+}
+
+Grant grant_from(const Stmt& s) {
+    Grant g;
+    g.id = s.text(0);
+    g.session_id = s.text(1);
+    g.user = s.text(2);
+    g.device_id = s.text(3);
+    g.app = s.text(4);
+    g.gateway = s.text(5);
+    g.agent_public_key = s.text(6);
+    g.tunnel_address = s.text(7);
+    g.created_at = s.integer(8);
+    g.expires_at = s.integer(9);
+    g.ended_at = s.opt_integer(10);
+    g.end_reason = s.text(11);
+    return g;
+}
+
+}  // namespace
+
+Result<void> SqliteStore::add_session(const Session& x, const std::string& token_hash) {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "INSERT INTO sessions (id, token_hash, user, device_id, email, groups, amr, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!s.ok()) return store_error(db_, "preparing a session insert");
+    s.bind(1, x.id).bind(2, token_hash).bind(3, x.user).bind(4, x.device_id).bind(5, x.email).bind(6, x.groups)
+        .bind(7, x.amr).bind(8, x.created_at).bind(9, x.expires_at);
+    if (s.step() != SQLITE_DONE) return store_error(db_, "storing session " + x.id);
+    return {};
+}
+
+Result<std::optional<Session>> SqliteStore::find_session_by_token(const std::string& token_hash) {
+    std::lock_guard lock(mu_);
+    const std::string sql = std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE token_hash = ?";
+    Stmt s(db_, sql.c_str());
+    if (!s.ok()) return store_error(db_, "looking up a session");
+    s.bind(1, token_hash);
+    const int rc = s.step();
+    if (rc == SQLITE_ROW) return std::optional<Session>(session_from(s));
+    if (rc == SQLITE_DONE) return std::optional<Session>();
+    return store_error(db_, "looking up a session");
+}
+
+Result<std::vector<Session>> SqliteStore::live_sessions() {
+    std::lock_guard lock(mu_);
+    const std::string sql = std::string("SELECT ") + kSessionColumns + " FROM sessions WHERE ended_at IS NULL ORDER BY created_at";
+    Stmt s(db_, sql.c_str());
+    if (!s.ok()) return store_error(db_, "listing sessions");
+    std::vector<Session> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(session_from(s));
+    if (rc != SQLITE_DONE) return store_error(db_, "listing sessions");
+    return out;
+}
+
+Result<void> SqliteStore::end_session(const std::string& id, std::int64_t now, const std::string& reason) {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL");
+    if (!s.ok()) return store_error(db_, "preparing a session end");
+    s.bind(1, now).bind(2, reason).bind(3, id);
+    if (s.step() != SQLITE_DONE) return store_error(db_, "ending session " + id);
+    return {};
+}
+
+Result<void> SqliteStore::add_grant(const Grant& g) {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "INSERT INTO grants (id, session_id, user, device_id, app, gateway, agent_public_key, tunnel_address, "
+                "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!s.ok()) return store_error(db_, "preparing a grant insert");
+    s.bind(1, g.id).bind(2, g.session_id).bind(3, g.user).bind(4, g.device_id).bind(5, g.app).bind(6, g.gateway)
+        .bind(7, g.agent_public_key).bind(8, g.tunnel_address).bind(9, g.created_at).bind(10, g.expires_at);
+    const int rc = s.step();
+    if (rc == SQLITE_CONSTRAINT && sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE) {
+        const std::string m = sqlite3_errmsg(db_);
+        if (m.find("agent_public_key") != std::string::npos)
+            return fail("key_taken", "a live grant already uses this WireGuard public key; make a fresh key pair for each grant");
+        return fail("address_taken", "the tunnel address " + g.tunnel_address + " is in use on gateway " + g.gateway);
+    }
+    if (rc != SQLITE_DONE) return store_error(db_, "storing grant " + g.id);
+    return {};
+}
+
+Result<std::optional<Grant>> SqliteStore::find_grant(const std::string& id) {
+    std::lock_guard lock(mu_);
+    const std::string sql = std::string("SELECT ") + kGrantColumns + " FROM grants WHERE id = ?";
+    Stmt s(db_, sql.c_str());
+    if (!s.ok()) return store_error(db_, "looking up a grant");
+    s.bind(1, id);
+    const int rc = s.step();
+    if (rc == SQLITE_ROW) return std::optional<Grant>(grant_from(s));
+    if (rc == SQLITE_DONE) return std::optional<Grant>();
+    return store_error(db_, "looking up grant " + id);
+}
+
+Result<std::vector<Grant>> SqliteStore::live_grants() {
+    std::lock_guard lock(mu_);
+    const std::string sql = std::string("SELECT ") + kGrantColumns + " FROM grants WHERE ended_at IS NULL ORDER BY created_at, id";
+    Stmt s(db_, sql.c_str());
+    if (!s.ok()) return store_error(db_, "listing grants");
+    std::vector<Grant> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(grant_from(s));
+    if (rc != SQLITE_DONE) return store_error(db_, "listing grants");
+    return out;
+}
+
+Result<void> SqliteStore::renew_grant(const std::string& id, std::int64_t expires_at) {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "UPDATE grants SET expires_at = ? WHERE id = ? AND ended_at IS NULL");
+    if (!s.ok()) return store_error(db_, "preparing a grant renewal");
+    s.bind(1, expires_at).bind(2, id);
+    if (s.step() != SQLITE_DONE) return store_error(db_, "renewing grant " + id);
+    if (sqlite3_changes(db_) == 0) return fail("not_found", "no live grant has the id " + id);
+    return {};
+}
+
+Result<bool> SqliteStore::end_grant(const std::string& id, std::int64_t now, const std::string& reason) {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "UPDATE grants SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL");
+    if (!s.ok()) return store_error(db_, "preparing a grant end");
+    s.bind(1, now).bind(2, reason).bind(3, id);
+    if (s.step() != SQLITE_DONE) return store_error(db_, "ending grant " + id);
+    return sqlite3_changes(db_) > 0;
 }
 
 Result<std::int64_t> SqliteStore::append_audit(const AuditEvent& e) {

@@ -33,7 +33,17 @@ public:
     Result<void> revoke_device(const std::string& id, std::int64_t now) override;
     Result<User> upsert_user(const std::string& subject, const std::string& email, std::int64_t now) override;
     Result<std::vector<User>> list_users() override;
+    Result<std::optional<User>> find_user(const std::string& subject) override;
     Result<void> set_user_disabled(const std::string& subject_or_email, bool disabled, std::int64_t now) override;
+    Result<void> add_session(const Session& session, const std::string& token_hash) override;
+    Result<std::optional<Session>> find_session_by_token(const std::string& token_hash) override;
+    Result<std::vector<Session>> live_sessions() override;
+    Result<void> end_session(const std::string& id, std::int64_t now, const std::string& reason) override;
+    Result<void> add_grant(const Grant& grant) override;
+    Result<std::optional<Grant>> find_grant(const std::string& id) override;
+    Result<std::vector<Grant>> live_grants() override;
+    Result<void> renew_grant(const std::string& id, std::int64_t expires_at) override;
+    Result<bool> end_grant(const std::string& id, std::int64_t now, const std::string& reason) override;
     Result<std::int64_t> append_audit(const AuditEvent& event) override;
     Result<std::vector<AuditEvent>> query_audit(const AuditQuery& query) override;
 

@@ -59,6 +59,37 @@ struct AuditEvent {
     std::string detail;      // JSON object text with the rest (bytes, grant id...)
 };
 
+// A signed-in user on one device: the bearer token the agent holds is kept
+// as its SHA-256 only.
+struct Session {
+    std::string id;          // "ses_..."
+    std::string user;        // subject "iss|sub"
+    std::string device_id;
+    std::string email;
+    std::string groups;      // JSON array text, from the ID token
+    std::string amr;         // JSON array text
+    std::int64_t created_at = 0;
+    std::int64_t expires_at = 0;
+    std::optional<std::int64_t> ended_at;
+    std::string end_reason;
+};
+
+// One app for one user on one device, for minutes, through one gateway.
+struct Grant {
+    std::string id;          // "gr_..."
+    std::string session_id;
+    std::string user;
+    std::string device_id;
+    std::string app;
+    std::string gateway;
+    std::string agent_public_key;  // the agent's per-grant WireGuard key (base64)
+    std::string tunnel_address;    // the grant's address inside the gateway's tunnel network
+    std::int64_t created_at = 0;
+    std::int64_t expires_at = 0;
+    std::optional<std::int64_t> ended_at;
+    std::string end_reason;
+};
+
 struct AuditQuery {
     std::optional<std::string> user;
     std::optional<std::string> app;
@@ -86,7 +117,22 @@ public:
     // Creates the user at first sight; keeps the disabled state of a known one.
     virtual Result<User> upsert_user(const std::string& subject, const std::string& email, std::int64_t now) = 0;
     virtual Result<std::vector<User>> list_users() = 0;
+    virtual Result<std::optional<User>> find_user(const std::string& subject) = 0;
     virtual Result<void> set_user_disabled(const std::string& subject_or_email, bool disabled, std::int64_t now) = 0;
+
+    virtual Result<void> add_session(const Session& session, const std::string& token_hash) = 0;
+    virtual Result<std::optional<Session>> find_session_by_token(const std::string& token_hash) = 0;
+    virtual Result<std::vector<Session>> live_sessions() = 0;  // not ended (expiry is the caller's to check)
+    virtual Result<void> end_session(const std::string& id, std::int64_t now, const std::string& reason) = 0;
+
+    // Fails with code "address_taken" when a live grant of the gateway has the
+    // address, "key_taken" when a live grant has the public key.
+    virtual Result<void> add_grant(const Grant& grant) = 0;
+    virtual Result<std::optional<Grant>> find_grant(const std::string& id) = 0;
+    virtual Result<std::vector<Grant>> live_grants() = 0;  // not ended
+    virtual Result<void> renew_grant(const std::string& id, std::int64_t expires_at) = 0;
+    // Ends a live grant; false when it had already ended.
+    virtual Result<bool> end_grant(const std::string& id, std::int64_t now, const std::string& reason) = 0;
 
     virtual Result<std::int64_t> append_audit(const AuditEvent& event) = 0;
     virtual Result<std::vector<AuditEvent>> query_audit(const AuditQuery& query) = 0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "admin_commands.h"
+#include "control_plane.h"
 #include "server.h"
 #include "sqlite_store.h"
 #include "test_dir.h"
@@ -60,7 +61,10 @@ TEST_CASE("ztna-admin: init, then tokens, devices, users and audit against the r
     config->listen_port = 0;
     auto store = SqliteStore::open(config->database);
     REQUIRE(store);
-    ControllerServer server(*config, **store);
+    auto policy = load_policy_file(config->policy);
+    REQUIRE(policy);
+    ControlPlane control(*config, **store, std::move(*policy));
+    ControllerServer server(*config, **store, control);
     REQUIRE(server.start());
     std::string text = read_file(d + "/controller.json");
     const std::string from = "https://127.0.0.1:1\"";

@@ -16,6 +16,7 @@
 
 #include "admin_init.h"
 #include "enrollment.h"
+#include "control_plane.h"
 #include "server.h"
 #include "sqlite_store.h"
 #include "test_dir.h"
@@ -49,6 +50,7 @@ struct Controller {
     TestDir dir;
     std::atomic<std::int64_t> now{1'800'000'000};
     std::unique_ptr<SqliteStore> store;
+    std::unique_ptr<ControlPlane> control;
     std::unique_ptr<ControllerServer> server;
     std::string admin_token;
 
@@ -68,7 +70,10 @@ struct Controller {
         auto s = SqliteStore::open(config->database);
         REQUIRE_MESSAGE(s, s.error().message);
         store = std::move(*s);
-        server = std::make_unique<ControllerServer>(*config, *store, [this] { return now.load(); });
+        auto policy = load_policy_file(config->policy);
+        REQUIRE_MESSAGE(policy, policy.error().message);
+        control = std::make_unique<ControlPlane>(*config, *store, std::move(*policy), [this] { return now.load(); });
+        server = std::make_unique<ControllerServer>(*config, *store, *control);
         auto r = server->start();
         REQUIRE_MESSAGE(r, r.error().message);
     }

@@ -36,7 +36,7 @@ TEST_CASE("store: a new database is migrated to the current schema, WAL and fore
     TestDir dir;
     auto s = SqliteStore::open(dir / "c.db");
     REQUIRE_MESSAGE(s, s.error().message);
-    CHECK((*s)->schema_version() == 1);
+    CHECK((*s)->schema_version() == 2);
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(( dir / "c.db").c_str(), &db) == SQLITE_OK);
     sqlite3_stmt* st = nullptr;

@@ -1,0 +1,480 @@
+// The whole agent-facing flow over real HTTPS, with a test IdP serving its
+// JWKS over HTTPS: enroll, sign in with an ID token bound to a controller
+// nonce, send signed posture, get decisions and a grant, watch the agent's and
+// the gateway's event streams; then revoke by disabling the user, by a failing
+// posture report, by a policy change, and by expiry; posture reports that are
+// tampered, replayed or stale are refused; a restart keeps live grants.
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <sodium.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "admin_init.h"
+#include "control_plane.h"
+#include "enrollment.h"
+#include "posture_report.h"
+#include "server.h"
+#include "sqlite_store.h"
+#include "test_dir.h"
+#include "test_idp.h"
+#include "tokens.h"
+
+using namespace ztna;
+using namespace ztna::controller;
+using ztna::posture::CheckResult;
+
+namespace {
+
+const char* const kPolicyTemplate = R"({
+  "version": 1,
+  "settings": {"grant_ttl_s": 120, "posture_max_age_s": 120},
+  "gateways": [{"id": "gw1", "endpoint": "10.99.0.2:51820",
+                "public_key": "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", "tunnel_network": "100.64.0.0/24"}],
+  "apps": [
+    {"name": "hr", "dns": ["hr.corp.test"], "addresses": ["10.20.0.10/32"], "ports": ["tcp/80"], "gateway": "gw1"},
+    {"name": "accounting", "dns": ["accounting.corp.test"], "addresses": ["10.20.0.12/32"], "ports": ["tcp/80"], "gateway": "gw1"}
+  ],
+  "rules": [
+    {"name": "hr-staff", "groups": ["HRGROUP"], "apps": ["hr"], "posture": ["disk_encryption"]},
+    {"name": "finance", "groups": ["finance"], "apps": ["accounting"]}
+  ]
+}
+)";
+
+std::string policy_for(const std::string& hr_group) {
+    std::string p = kPolicyTemplate;
+    p.replace(p.find("HRGROUP"), 7, hr_group);
+    return p;
+}
+
+std::string random_wg_key() {
+    unsigned char k[32];
+    randombytes_buf(k, sizeof k);
+    return posture::to_base64(k, sizeof k);
+}
+
+// Reads a server-sent event stream on a thread; events are kept in order.
+class EventStream {
+public:
+    EventStream(int port, const std::string& ca, const std::string& path, const std::string& bearer) {
+        thread_ = std::thread([=, this] {
+            httplib::SSLClient cli("127.0.0.1", port);
+            cli.set_ca_cert_path(ca.c_str());
+            cli.enable_server_certificate_verification(true);
+            cli.set_read_timeout(30, 0);
+            std::string buf;
+            cli.Get(path, {{"Authorization", "Bearer " + bearer}}, [&](const char* d, std::size_t n) {
+                buf.append(d, n);
+                for (auto end = buf.find("\n\n"); end != std::string::npos; end = buf.find("\n\n")) {
+                    const std::string frame = buf.substr(0, end);
+                    buf.erase(0, end + 2);
+                    std::string type, data;
+                    std::size_t pos = 0;
+                    while (pos < frame.size()) {
+                        auto nl = frame.find('\n', pos);
+                        const std::string line = frame.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+                        if (line.rfind("event: ", 0) == 0) type = line.substr(7);
+                        if (line.rfind("data: ", 0) == 0) data = line.substr(6);
+                        pos = nl == std::string::npos ? frame.size() : nl + 1;
+                    }
+                    if (!type.empty()) {
+                        std::lock_guard lock(mu_);
+                        events_.emplace_back(type, data);
+                        cv_.notify_all();
+                    }
+                }
+                return !stop_;
+            });
+            std::lock_guard lock(mu_);
+            ended_ = true;
+            cv_.notify_all();
+        });
+    }
+    ~EventStream() {
+        stop_ = true;
+        thread_.join();
+    }
+    // Waits up to timeout for an event of this type (after `from` events) and returns its data.
+    std::optional<json::Value> wait_for(const std::string& type, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+        std::unique_lock lock(mu_);
+        std::optional<json::Value> found;
+        cv_.wait_for(lock, timeout, [&] {
+            for (std::size_t i = seen_; i < events_.size(); ++i)
+                if (events_[i].first == type) {
+                    found = json::parse(events_[i].second).value();
+                    seen_ = i + 1;
+                    return true;
+                }
+            return ended_;
+        });
+        return found;
+    }
+
+private:
+    std::thread thread_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<std::pair<std::string, std::string>> events_;
+    std::size_t seen_ = 0;
+    bool ended_ = false;
+    std::atomic<bool> stop_{false};
+};
+
+struct World {
+    TestDir dir;
+    std::unique_ptr<TestIdp> idp;
+    TestKey idp_key = TestKey::rsa("k1");
+    std::string ctl_dir, gateway_token, admin_token;
+    ControllerConfig config;
+    std::unique_ptr<SqliteStore> store;
+    std::unique_ptr<ControlPlane> control;
+    std::unique_ptr<ControllerServer> server;
+
+    World() {
+        REQUIRE(sodium_init() >= 0);
+        idp = std::make_unique<TestIdp>(dir.path);
+        idp->set_keys({idp_key});
+        ctl_dir = dir / "ctl";
+        InitOptions o;
+        o.dir = ctl_dir;
+        o.names = {"127.0.0.1"};
+        o.gateways = {"gw1"};
+        auto init = init_controller_dir(o);
+        REQUIRE_MESSAGE(init, init.error().message);
+        gateway_token = read_file(init->gateway_token_paths.at(0));
+        gateway_token.pop_back();
+        admin_token = read_file(init->admin_token_path);
+        admin_token.pop_back();
+        REQUIRE(write_file(init->policy_path, policy_for("hr")));
+        auto c = load_controller_config(init->config_path);
+        REQUIRE_MESSAGE(c, c.error().message);
+        config = *c;
+        config.listen_address = "127.0.0.1";
+        config.listen_port = 0;
+        oidc::IssuerConfig ic;
+        ic.issuer = idp->issuer();
+        ic.client_ids = {"ztna-agent"};
+        ic.ca_certificate = idp->ca_file();
+        config.oidc_issuers = {ic};
+        start();
+    }
+
+    void start() {
+        auto s = SqliteStore::open(config.database);
+        REQUIRE_MESSAGE(s, s.error().message);
+        store = std::move(*s);
+        auto policy = load_policy_file(config.policy);
+        REQUIRE_MESSAGE(policy, policy.error().message);
+        control = std::make_unique<ControlPlane>(config, *store, std::move(*policy));
+        server = std::make_unique<ControllerServer>(config, *store, *control);
+        server->housekeeping_interval = std::chrono::milliseconds(100);
+        server->keepalive_interval = std::chrono::milliseconds(100);
+        auto r = server->start();
+        REQUIRE_MESSAGE(r, r.error().message);
+    }
+    void stop() {
+        server.reset();
+        control.reset();
+        store.reset();
+    }
+
+    std::pair<int, json::Value> call(const std::string& method, const std::string& path, const json::Value* body,
+                                     const std::string& bearer) {
+        httplib::SSLClient cli("127.0.0.1", server->port());
+        cli.set_ca_cert_path((ctl_dir + "/ca.pem").c_str());
+        cli.enable_server_certificate_verification(true);
+        httplib::Headers h;
+        if (!bearer.empty()) h.emplace("Authorization", "Bearer " + bearer);
+        auto r = method == "GET" ? cli.Get(path, h) : cli.Post(path, h, body ? json::dump(*body) : "{}", "application/json");
+        REQUIRE_MESSAGE(r, httplib::to_string(r.error()));
+        auto v = json::parse(r->body);
+        REQUIRE_MESSAGE(v, r->body);
+        return {r->status, *v};
+    }
+    std::pair<int, json::Value> post(const std::string& path, const json::Value& body, const std::string& bearer = {}) {
+        return call("POST", path, &body, bearer);
+    }
+};
+
+struct Agent {
+    World& w;
+    posture::DeviceSigningKey key = posture::DeviceSigningKey::generate();
+    std::string device_id, session;
+
+    explicit Agent(World& world) : w(world) {}
+
+    std::string public_b64() const { return posture::to_base64(key.public_key().data(), 32); }
+    std::string sign(const std::string& m) const {
+        auto s = key.sign(m);
+        return posture::to_base64(s.data(), s.size());
+    }
+    void enroll() {
+        auto [st, tok] = w.post("/v1/admin/enrollment-tokens", json::Object{{"ttl_s", 600}}, w.admin_token);
+        REQUIRE(st == 201);
+        const std::string token = *tok.string_at("token");
+        json::Object b{{"token", token}, {"public_key", public_b64()}, {"hostname", "laptop"}, {"platform", "linux"},
+                       {"proof", sign(enrollment_proof_message(public_b64(), token))}};
+        auto [s2, r] = w.post("/v1/enroll", b);
+        REQUIRE(s2 == 201);
+        device_id = *r.string_at("device_id");
+    }
+    std::string nonce() {
+        auto [st, r] = w.post("/v1/challenge", json::Object{{"device_id", device_id}});
+        REQUIRE(st == 200);
+        return *r.string_at("nonce");
+    }
+    std::pair<int, json::Value> sign_in(const std::vector<std::string>& groups, const std::string& sub = "alice") {
+        const std::string n = nonce();
+        const std::int64_t now = system_clock_seconds();
+        json::Array g;
+        for (const auto& x : groups) g.push_back(x);
+        json::Object claims{{"iss", w.idp->issuer()}, {"sub", sub}, {"aud", "ztna-agent"}, {"exp", now + 600}, {"iat", now},
+                            {"nonce", n}, {"email", sub + "@corp.test"}, {"groups", json::Value(g)}, {"amr", json::Array{"pwd"}}};
+        const std::string id_token = sign_jwt(w.idp_key, json::Value(claims));
+        auto r = w.post("/v1/sessions", json::Object{{"device_id", device_id}, {"nonce", n}, {"id_token", id_token},
+                                                     {"signature", sign("ztna-session-v1\n" + n + "\n" + sha256_hex(id_token))}});
+        if (r.first == 201) session = *r.second.string_at("session_token");
+        return r;
+    }
+    json::Value report(bool disk_ok, std::string nonce_text = {}, std::int64_t collected_at = 0) {
+        if (nonce_text.empty()) nonce_text = nonce();
+        std::vector<CheckResult> results = {
+            disk_ok ? CheckResult::pass("disk_encryption", "The system disk is encrypted.")
+                    : CheckResult::fail("disk_encryption", "The system disk is not encrypted.", "Encrypt the disk."),
+            CheckResult::pass("firewall", "Incoming connections are filtered.")};
+        posture::ReportContext ctx{device_id, "0.1.0", nonce_text};
+        const auto body = posture::report_body(results, ctx, posture::Platform::Linux,
+                                               collected_at ? collected_at : system_clock_seconds());
+        return json::parse(posture::sign_report(body, key)).value();
+    }
+    std::pair<int, json::Value> access(const json::Value& rep) { return w.post("/v1/access", json::Object{{"report", rep}}, session); }
+};
+
+const json::Value* app_in(const json::Value& access, const std::string& name) {
+    for (const auto& a : *access.array_at("apps"))
+        if (*a.string_at("name") == name) return &a;
+    return nullptr;
+}
+
+std::string pct(const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_') out += char(c);
+        else out += {'%', hex[c >> 4], hex[c & 15]};
+    }
+    return out;
+}
+
+std::string code(const json::Value& v) {
+    const json::Value* e = v.find("error");
+    return e && e->string_at("code") ? *e->string_at("code") : "(none)";
+}
+
+}  // namespace
+
+TEST_CASE("flow: sign in, posture, decisions with reasons, a grant on the gateway, revoked when the user is disabled") {
+    World w;
+    Agent a(w);
+    a.enroll();
+    auto [ss, signin] = a.sign_in({"hr"});
+    REQUIRE_MESSAGE(ss == 201, json::dump(signin));
+    CHECK(*signin.find("user")->string_at("email") == "alice@corp.test");
+
+    auto [sa, acc] = a.access(a.report(true));
+    REQUIRE_MESSAGE(sa == 200, json::dump(acc));
+    REQUIRE(app_in(acc, "hr"));
+    CHECK(*app_in(acc, "hr")->bool_at("allowed"));
+    CHECK(!*app_in(acc, "accounting")->bool_at("allowed"));
+    CHECK(*(*app_in(acc, "accounting")->array_at("reasons"))[0].string_at("code") == "group_missing");
+
+    EventStream agent_events(w.server->port(), w.ctl_dir + "/ca.pem", "/v1/events", a.session);
+    EventStream gw_events(w.server->port(), w.ctl_dir + "/ca.pem", "/v1/gateway/events", w.gateway_token);
+    REQUIRE(agent_events.wait_for("hello"));
+    REQUIRE(gw_events.wait_for("hello"));
+
+    const std::string wg = random_wg_key();
+    auto [sg, grant] = w.post("/v1/grants", json::Object{{"app", "hr"}, {"public_key", wg}}, a.session);
+    REQUIRE_MESSAGE(sg == 201, json::dump(grant));
+    CHECK(*grant.string_at("tunnel_address") == "100.64.0.2/32");
+    CHECK(*grant.find("gateway")->string_at("endpoint") == "10.99.0.2:51820");
+    CHECK(*grant.array_at("addresses") == json::Array{"10.20.0.10/32"});
+    auto added = gw_events.wait_for("grant_added");
+    REQUIRE(added);
+    CHECK(*added->string_at("agent_public_key") == wg);
+    auto [sl, list] = w.call("GET", "/v1/gateway/grants", nullptr, w.gateway_token);
+    REQUIRE(sl == 200);
+    CHECK(list.array_at("grants")->size() == 1);
+
+    auto [sd, denied] = w.post("/v1/grants", json::Object{{"app", "accounting"}, {"public_key", random_wg_key()}}, a.session);
+    CHECK(sd == 403);
+    CHECK(code(denied) == "group_missing");
+
+    auto [su, dis] = w.post("/v1/admin/users/" + pct("alice@corp.test") + "/disable", json::Object{}, w.admin_token);
+    REQUIRE_MESSAGE(su == 200, json::dump(dis));
+    auto revoked = agent_events.wait_for("grant_revoked");
+    REQUIRE(revoked);
+    CHECK(*revoked->string_at("reason") == "user_disabled");
+    auto removed = gw_events.wait_for("grant_removed");
+    REQUIRE(removed);
+    CHECK(*removed->string_at("grant_id") == *grant.string_at("id"));
+    auto [sl2, list2] = w.call("GET", "/v1/gateway/grants", nullptr, w.gateway_token);
+    CHECK(list2.array_at("grants")->empty());
+    // A disabled user gets no new grant, and cannot sign in again.
+    auto [sn, again] = w.post("/v1/grants", json::Object{{"app", "hr"}, {"public_key", random_wg_key()}}, a.session);
+    CHECK(sn == 403);
+    CHECK(code(again) == "user_disabled");
+    CHECK(a.sign_in({"hr"}).first == 403);
+
+    auto [sq, audit] = w.call("GET", "/v1/admin/audit?user=" + pct(w.idp->issuer() + "|alice"), nullptr, w.admin_token);
+    REQUIRE(sq == 200);
+    std::string kinds;
+    for (const auto& e : *audit.array_at("events")) kinds += *e.string_at("kind") + " ";
+    CHECK(kinds.find("sign_in") != std::string::npos);
+    CHECK(kinds.find("grant_created") != std::string::npos);
+    CHECK(kinds.find("grant_ended") != std::string::npos);
+}
+
+TEST_CASE("flow: a failing posture report, a policy change and a revoked device each end the grant") {
+    World w;
+    Agent a(w);
+    a.enroll();
+    REQUIRE(a.sign_in({"hr"}).first == 201);
+    REQUIRE(a.access(a.report(true)).first == 200);
+    EventStream events(w.server->port(), w.ctl_dir + "/ca.pem", "/v1/events", a.session);
+    REQUIRE(events.wait_for("hello"));
+
+    auto [s1, g1] = w.post("/v1/grants", json::Object{{"app", "hr"}, {"public_key", random_wg_key()}}, a.session);
+    REQUIRE(s1 == 201);
+    auto [s2, acc] = a.access(a.report(false));
+    REQUIRE(s2 == 200);
+    CHECK(*(*app_in(acc, "hr")->array_at("reasons"))[0].string_at("code") == "posture_failed");
+    CHECK(*(*app_in(acc, "hr")->array_at("reasons"))[0].string_at("remediation") == "Encrypt the disk.");
+    auto r1 = events.wait_for("grant_revoked");
+    REQUIRE(r1);
+    CHECK(*r1->string_at("reason") == "posture_failed");
+
+    // The policy file changes: the hr rule now names another group.
+    REQUIRE(a.access(a.report(true)).first == 200);
+    auto [s3, g2] = w.post("/v1/grants", json::Object{{"app", "hr"}, {"public_key", random_wg_key()}}, a.session);
+    REQUIRE(s3 == 201);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a distinct file time stamp
+    REQUIRE(write_file(w.config.policy, policy_for("hr-admins")));
+    auto r2 = events.wait_for("grant_revoked");
+    REQUIRE(r2);
+    CHECK(*r2->string_at("reason") == "group_missing");
+    // An invalid policy file keeps the previous one in force.
+    REQUIRE(write_file(w.config.policy, "{\"version\": 1, \"apps\": ["));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    CHECK(w.control->policy().rules[0].groups == std::vector<std::string>{"hr-admins"});
+    REQUIRE(write_file(w.config.policy, policy_for("hr")));
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    CHECK(w.control->policy().rules[0].groups == std::vector<std::string>{"hr"});
+
+    REQUIRE(a.access(a.report(true)).first == 200);
+    auto [s4, g3] = w.post("/v1/grants", json::Object{{"app", "hr"}, {"public_key", random_wg_key()}}, a.session);
+    REQUIRE(s4 == 201);
+    REQUIRE(w.post("/v1/admin/devices/" + a.device_id + "/revoke", json::Object{}, w.admin_token).first == 200);
+    auto r3 = events.wait_for("grant_revoked");
+    REQUIRE(r3);
+    CHECK(*r3->string_at("reason") == "device_revoked");
+}
+
+TEST_CASE("flow: tampered, replayed, stale and foreign posture reports are refused") {
+    World w;
+    Agent a(w), other(w);
+    a.enroll();
+    other.enroll();
+    REQUIRE(a.sign_in({"hr"}).first == 201);
+
+    auto good = a.report(false);
+    auto tampered = good;
+    tampered.as_object()["report"].as_object()["results"].as_array()[0].as_object()["status"] = "pass";
+    auto [s1, r1] = a.access(tampered);
+    CHECK(s1 == 400);
+    CHECK(code(r1) == "report_invalid");
+
+    auto fresh = a.report(true);
+    REQUIRE(a.access(fresh).first == 200);
+    auto [s2, r2] = a.access(fresh);  // the same report again: its nonce was used
+    CHECK(s2 == 401);
+    CHECK(code(r2) == "challenge_invalid");
+
+    auto [s3, r3] = a.access(a.report(true, {}, system_clock_seconds() - 3600));
+    CHECK(s3 == 400);
+    CHECK(code(r3) == "report_invalid");
+
+    // A report signed by another device, over a nonce of this one.
+    auto foreign = other.report(true, a.nonce());
+    auto [s4, r4] = a.access(foreign);
+    CHECK(s4 == 400);
+
+    auto [s5, r5] = a.access(a.report(true, "made-up-nonce"));
+    CHECK(s5 == 401);
+    CHECK(code(r5) == "challenge_invalid");
+    auto [s6, r6] = w.post("/v1/access", json::Object{{"report", fresh}}, "ztna-session-guess");
+    CHECK(s6 == 401);
+    CHECK(code(r6) == "signed_out");
+}
+
+TEST_CASE("flow: sign-in refusals: another device's key, a reused nonce, a foreign issuer") {
+    World w;
+    Agent a(w), b(w);
+    a.enroll();
+    b.enroll();
+    const std::string n = a.nonce();
+    const std::int64_t now = system_clock_seconds();
+    json::Object claims{{"iss", w.idp->issuer()}, {"sub", "alice"}, {"aud", "ztna-agent"}, {"exp", now + 600}, {"iat", now}, {"nonce", n}};
+    const std::string t = sign_jwt(w.idp_key, json::Value(claims));
+    auto [s1, r1] = w.post("/v1/sessions", json::Object{{"device_id", a.device_id}, {"nonce", n}, {"id_token", t},
+                                                        {"signature", b.sign("ztna-session-v1\n" + n + "\n" + sha256_hex(t))}});
+    CHECK(s1 == 401);
+    CHECK(code(r1) == "bad_proof");
+    auto [s2, r2] = w.post("/v1/sessions", json::Object{{"device_id", a.device_id}, {"nonce", n}, {"id_token", t},
+                                                        {"signature", a.sign("ztna-session-v1\n" + n + "\n" + sha256_hex(t))}});
+    CHECK(s2 == 401);
+    CHECK(code(r2) == "challenge_invalid");  // the nonce was spent by the refused attempt
+
+    const std::string n2 = a.nonce();
+    TestKey rogue = TestKey::rsa("k1");
+    json::Object evil{{"iss", "https://evil.test"}, {"sub", "alice"}, {"aud", "ztna-agent"}, {"exp", now + 600}, {"iat", now}, {"nonce", n2}};
+    const std::string t2 = sign_jwt(rogue, json::Value(evil));
+    auto [s3, r3] = w.post("/v1/sessions", json::Object{{"device_id", a.device_id}, {"nonce", n2}, {"id_token", t2},
+                                                        {"signature", a.sign("ztna-session-v1\n" + n2 + "\n" + sha256_hex(t2))}});
+    CHECK(s3 == 401);
+    CHECK(code(r3) == "wrong_issuer");
+}
+
+TEST_CASE("flow: a controller restart keeps live grants; logout ends them") {
+    World w;
+    Agent a(w);
+    a.enroll();
+    REQUIRE(a.sign_in({"hr"}).first == 201);
+    REQUIRE(a.access(a.report(true)).first == 200);
+    auto [s1, g] = w.post("/v1/grants", json::Object{{"app", "hr"}, {"public_key", random_wg_key()}}, a.session);
+    REQUIRE(s1 == 201);
+    w.stop();
+    w.start();
+    auto [s2, list] = w.call("GET", "/v1/gateway/grants", nullptr, w.gateway_token);
+    REQUIRE(s2 == 200);
+    REQUIRE(list.array_at("grants")->size() == 1);
+    CHECK(*(*list.array_at("grants"))[0].string_at("id") == *g.string_at("id"));
+    // The session survives too; posture must be reported again before a renewal.
+    auto [s3, r3] = w.post("/v1/grants/" + *g.string_at("id") + "/renew", json::Object{}, a.session);
+    CHECK(s3 == 403);
+    CHECK(code(r3) == "posture_missing");
+    REQUIRE(a.access(a.report(true)).first == 200);
+    auto [s4, g2] = w.post("/v1/grants", json::Object{{"app", "hr"}, {"public_key", random_wg_key()}}, a.session);
+    REQUIRE(s4 == 201);
+    auto [s5, r5] = w.post("/v1/grants/" + *g2.string_at("id") + "/renew", json::Object{}, a.session);
+    CHECK(s5 == 200);
+    REQUIRE(w.post("/v1/sessions/logout", json::Object{}, a.session).first == 200);
+    auto [s6, list2] = w.call("GET", "/v1/gateway/grants", nullptr, w.gateway_token);
+    CHECK(list2.array_at("grants")->empty());
+    CHECK(w.post("/v1/access", json::Object{{"report", a.report(true)}}, a.session).first == 401);
+}
