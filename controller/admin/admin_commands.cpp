@@ -11,6 +11,7 @@
 
 #include "admin_client.h"
 #include "admin_init.h"
+#include "policy.h"
 #include "server.h"
 
 namespace ztna::controller {
@@ -19,7 +20,8 @@ namespace {
 
 const char* const kUsage =
     "usage:\n"
-    "  ztna-admin init --dir DIR --name HOST [--name HOST...] [--port N] [--listen ADDR]\n"
+    "  ztna-admin init --dir DIR --name HOST [--name HOST...] [--port N] [--listen ADDR] [--gateway ID...]\n"
+    "  ztna-admin policy check FILE\n"
     "  ztna-admin [--dir DIR] tokens create [--ttl DURATION] [--label TEXT] [--json]\n"
     "  ztna-admin [--dir DIR] tokens list [--json]      | tokens revoke ID\n"
     "  ztna-admin [--dir DIR] devices list [--json]     | devices revoke ID\n"
@@ -145,7 +147,7 @@ int run_admin(int argc, const char* const* argv, std::FILE* out, std::FILE* err)
     else dir = "/etc/ztna-controller";
     bool as_json = false;
     std::map<std::string, std::string> opts;
-    std::vector<std::string> names, words;
+    std::vector<std::string> names, words, gateways;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         const auto value = [&](std::string& into) {
@@ -160,6 +162,10 @@ int run_admin(int argc, const char* const* argv, std::FILE* out, std::FILE* err)
             std::string n;
             if (!value(n)) return usage(err, "--name needs a host name or address");
             names.push_back(n);
+        } else if (a == "--gateway") {
+            std::string g;
+            if (!value(g)) return usage(err, "--gateway needs a gateway id");
+            gateways.push_back(g);
         } else if (a == "--port" || a == "--listen" || a == "--ttl" || a == "--label" || a == "--user" || a == "--app" ||
                    a == "--device" || a == "--since") {
             if (!value(opts[a.substr(2)])) return usage(err, a + " needs a value");
@@ -179,6 +185,7 @@ int run_admin(int argc, const char* const* argv, std::FILE* out, std::FILE* err)
         InitOptions o;
         o.dir = dir;
         o.names = names;
+        o.gateways = gateways;
         if (opts.count("listen")) o.listen_address = opts["listen"];
         if (opts.count("port")) {
             const std::string& ps = opts["port"];
@@ -199,9 +206,23 @@ int run_admin(int argc, const char* const* argv, std::FILE* out, std::FILE* err)
                      "  CA certificate  %s   (give it to agents: managed setting controller_ca)\n"
                      "  admin token     %s   (0600; ztna-admin reads it)\n"
                      "  URL             %s\n"
-                     "Start it with: ztna-controller --config %s\n",
+                     "  policy          %s   (edit it; the controller reloads it when it changes)\n",
                      dir.c_str(), r->config_path.c_str(), r->ca_path.c_str(), r->admin_token_path.c_str(),
-                     r->public_url.c_str(), r->config_path.c_str());
+                     r->public_url.c_str(), r->policy_path.c_str());
+        for (const auto& t : r->gateway_token_paths)
+            std::fprintf(out, "  gateway token   %s   (0600; give it to that gateway)\n", t.c_str());
+        std::fprintf(out, "Start it with: ztna-controller --config %s\n", r->config_path.c_str());
+        return 0;
+    }
+    if (cmd == "policy check") {
+        if (words.size() != 3) return usage(err, "policy check needs exactly one FILE");
+        auto p = load_policy_file(words[2]);
+        if (!p) {
+            std::fprintf(err, "%s\n", p.error().message.c_str());
+            return 1;
+        }
+        std::fprintf(out, "%s: valid: %zu gateways, %zu apps, %zu rules\n", words[2].c_str(), p->gateways.size(), p->apps.size(),
+                     p->rules.size());
         return 0;
     }
 

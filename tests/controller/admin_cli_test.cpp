@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <memory>
 #include <vector>
@@ -115,6 +116,36 @@ TEST_CASE("ztna-admin: init, then tokens, devices, users and audit against the r
     auto nodir = admin({"--dir", dir / "missing", "devices", "list"});
     CHECK(nodir.status == 1);
     CHECK(nodir.err.find("ztna-admin init") != std::string::npos);
+}
+
+TEST_CASE("ztna-admin: policy check names the file, line and field of the first error") {
+    TestDir dir;
+    REQUIRE(write_file(dir / "ok.json", "{\"version\": 1, \"gateways\": [], \"apps\": [], \"rules\": []}"));
+    auto ok = admin({"policy", "check", dir / "ok.json"});
+    CHECK(ok.status == 0);
+    CHECK(ok.out.find("valid: 0 gateways, 0 apps, 0 rules") != std::string::npos);
+    REQUIRE(write_file(dir / "bad.json", "{\n  \"version\": 1,\n  \"gateways\": [],\n  \"apps\": [],\n  \"rules\": [{\"name\": \"r\", \"groups\": [\"g\"], \"apps\": [\"nope\"]}]\n}\n"));
+    auto bad = admin({"policy", "check", dir / "bad.json"});
+    CHECK(bad.status == 1);
+    CHECK(bad.err == dir / "bad.json" + ":5: rules[0].apps[0]: no app is named \"nope\"\n");
+    CHECK(admin({"policy", "check"}).status == 2);
+}
+
+TEST_CASE("ztna-admin: init --gateway writes a 0600 credential per gateway, named in controller.json by hash only") {
+    TestDir dir;
+    auto r = admin({"init", "--dir", dir / "c", "--name", "ctl.corp.test", "--gateway", "gw1", "--gateway", "gw2"});
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    const std::string token = read_file(dir / "c/gateway-gw1.token");
+    REQUIRE(token.rfind("ztna-gateway-", 0) == 0);
+    const std::string config = read_file(dir / "c/controller.json");
+    CHECK(config.find("gw2") != std::string::npos);
+    CHECK(config.find(token.substr(0, token.size() - 1)) == std::string::npos);
+    struct stat st{};
+    REQUIRE(stat((dir / "c/gateway-gw1.token").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    REQUIRE(stat((dir / "c/ca.key").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(admin({"init", "--dir", dir / "d", "--name", "x", "--gateway", "bad/id"}).status == 1);
 }
 
 TEST_CASE("ztna-admin: durations") {
