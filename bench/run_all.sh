@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake --preset default >/dev/null
-cmake --build --preset default --target ztna-wg tunnel_bench drop_bench posture_bench >/dev/null
+cmake --build --preset default --target ztna-wg tunnel_bench drop_bench posture_bench revocation_bench >/dev/null
 echo "## Machine"
 echo
 echo "- $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; $(uname -sr)"
@@ -28,3 +28,7 @@ echo
 echo "## Posture collection on this machine (build/bin/posture_bench --markdown)"
 echo
 build/bin/posture_bench --runs 30 --markdown
+echo
+echo "## Revocation, controller side (build/bin/revocation_bench --markdown)"
+echo
+build/bin/revocation_bench --rounds 30 --markdown
