@@ -9,7 +9,7 @@ ZTNA_APT_PACKAGES=(
   # for the agent's store and the tray (later issues; installed now so the build machine is complete)
   libsqlite3-dev qt6-base-dev libcpp-httplib-dev
   # the real peers and the tools tests use
-  wireguard-go wireguard-tools iproute2 iputils-ping iperf3 netcat-openbsd procps kmod python3 curl
+  wireguard-go wireguard-tools iproute2 iputils-ping iperf3 netcat-openbsd procps kmod python3 curl nftables
 )
 
 ztna_install_deps() {
