@@ -248,3 +248,47 @@ TEST_CASE("gateway e2e: with the controller gone, a grant still ends at its expi
     CHECK(system_clock_seconds() <= expires_at + 2);
     CHECK(read_file(files / "gateway.log").find("grants expired") != std::string::npos);
 }
+
+TEST_CASE("gateway e2e: a controller restart keeps the grant on the gateway, which reconnects and follows revocations again") {
+    REQUIRE_MESSAGE(geteuid() == 0, "this test needs root (network namespaces)");
+    Net n;
+    TestDir files;
+    const std::string gw_key = sh_out("wg genkey");
+    const std::string gw_pub = sh_out("echo " + gw_key + " | wg pubkey");
+    std::string policy = policy_for("hr");
+    policy.replace(policy.find("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="), 44, gw_pub);
+    World w(n.ctl_addr, policy);
+    const int port = w.server->port();
+    REQUIRE(write_file(files / "gw.key", gw_key + "\n"));
+    const std::string gw_config = files / "gateway.json";
+    REQUIRE(write_file(gw_config, json::dump_pretty(json::Object{
+                                      {"gateway_id", "gw1"},
+                                      {"controller_url", "https://" + n.ctl_addr + ":" + std::to_string(port)},
+                                      {"controller_ca", w.ctl_dir + "/ca.pem"},
+                                      {"token_file", w.ctl_dir + "/gateway-gw1.token"},
+                                      {"interface", n.wg_gw},
+                                      {"listen_port", 51820},
+                                      {"private_key_file", files / "gw.key"},
+                                      {"tunnel_address", "100.64.0.1/24"}})));
+    n.spawn({"ip", "netns", "exec", n.gw, std::string(ZTNA_BIN_DIR) + "/ztna-gateway", "--config", gw_config}, files / "gateway.log");
+    Agent a(w);
+    a.enroll();
+    REQUIRE(a.sign_in({"hr"}).first == 201);
+    REQUIRE(a.access(a.report(true)).first == 200);
+    const std::string lap_pub = sh_out("wg genkey | wg pubkey");
+    REQUIRE(w.post("/v1/grants", json::Object{{"app", "hr"}, {"public_key", lap_pub}}, a.session).first == 201);
+    const auto has_peer = [&] { return sh_out("ip netns exec " + n.gw + " wg show " + n.wg_gw + " peers") == lap_pub; };
+    REQUIRE_MESSAGE(wait_until(has_peer, std::chrono::seconds(10)), read_file(files / "gateway.log"));
+
+    w.stop();  // the controller process goes away, its database stays
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    CHECK(has_peer());  // valid grants live on while the controller is away
+    w.config.listen_port = port;
+    w.start();
+    REQUIRE(wait_until([&] { return read_file(files / "gateway.log").find("resynchronized with the controller") !=
+                                    read_file(files / "gateway.log").rfind("resynchronized with the controller"); },
+                       std::chrono::seconds(20)));
+    CHECK(has_peer());  // the resync kept it: the controller still holds it live
+    REQUIRE(w.post("/v1/admin/users/alice@corp.test/disable", json::Object{}, w.admin_token).first == 200);
+    CHECK(wait_until([&] { return !has_peer(); }, std::chrono::seconds(10)));
+}
