@@ -2,6 +2,7 @@
 //   ztna-controller [--config FILE]     (default /etc/ztna-controller/controller.json)
 // Serves HTTPS until SIGTERM or SIGINT. docs/control-plane.md.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    ::umask(077);  // the database and its WAL hold who reached what: not for other local users
     auto config = load_controller_config(config_path);
     if (!config) {
         std::fprintf(stderr, "ztna-controller: %s\n", config.error().message.c_str());

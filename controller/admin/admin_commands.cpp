@@ -283,8 +283,8 @@ int run_admin(int argc, const char* const* argv, std::FILE* out, std::FILE* err)
         const std::string* id = need_arg("id");
         if (!id) return usage(err, cmd + " needs exactly one " + (words[0] == "users" ? "user (email or subject)" : "id"));
         std::string path;
-        if (words[0] == "tokens") path = "/v1/admin/enrollment-tokens/" + *id + "/revoke";
-        else if (words[0] == "devices") path = "/v1/admin/devices/" + *id + "/revoke";
+        if (words[0] == "tokens") path = "/v1/admin/enrollment-tokens/" + url_encode(*id) + "/revoke";
+        else if (words[0] == "devices") path = "/v1/admin/devices/" + url_encode(*id) + "/revoke";
         else path = "/v1/admin/users/" + url_encode(*id) + "/" + words[1];
         auto r = call("POST", path, nullptr);
         if (!r) return 1;

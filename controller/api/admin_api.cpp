@@ -13,6 +13,7 @@ json::Value opt(const std::optional<std::string>& v) { return v ? json::Value(*v
 
 ApiResponse store_failed(const Error& e) {
     if (e.code == "not_found") return api_error(404, "not_found", e.message, "Check the id with the matching list command.");
+    if (e.code == "ambiguous") return api_error(409, "ambiguous", e.message, "Use the user's subject instead of the email.");
     return api_error(500, "store_error", "the controller could not read or write its database",
                      "Try again; if it persists, see the controller's log.");
 }
@@ -164,7 +165,21 @@ ApiResponse admin_set_user_disabled(AdminContext& c, const std::string& who, boo
 ApiResponse admin_audit(AdminContext& c, const std::map<std::string, std::string>& params) {
     AuditQuery q;
     for (const auto& [k, v] : params) {
-        if (k == "user") q.user = v;
+        if (k == "user") {
+            q.user = v;
+            // A user is recorded by subject; an email is translated when it names exactly one.
+            if (v.find('|') == std::string::npos) {
+                auto users = c.store.list_users();
+                if (!users) return store_failed(users.error());
+                int matches = 0;
+                for (const auto& u : *users)
+                    if (u.email == v) {
+                        q.user = u.subject;
+                        ++matches;
+                    }
+                if (matches > 1) return api_error(409, "ambiguous", "several users have the email " + v.substr(0, 100), "Filter by subject.");
+            }
+        }
         else if (k == "app") q.app = v;
         else if (k == "device") q.device_id = v;
         else if (k == "since") {

@@ -150,7 +150,14 @@ void ControllerServer::routes() {
     // An event stream (server-sent events) for one topic; ends when the
     // client leaves, the subscription falls behind, or the server stops.
     const auto stream = [this](httplib::Response& res, const std::string& topic, json::Value hello) {
-        auto sub = control_.hub().subscribe(topic);
+        // Each stream holds a worker thread: at most 2 per session or gateway,
+        // and never more than half the workers, so requests always get served.
+        auto sub = control_.hub().subscribe(topic, 2, kWorkerThreads / 2);
+        if (!sub) {
+            send(res, api_error(503, "busy", "too many event streams are open (at most 2 per session or gateway)",
+                                "Close the other stream of this session, or retry in a minute."));
+            return;
+        }
         auto first = std::make_shared<std::string>(sse_frame(Event{0, "hello", std::move(hello)}));
         const auto keepalive = keepalive_interval;
         res.set_header("Cache-Control", "no-store");
@@ -269,16 +276,24 @@ void ControllerServer::routes() {
     }));
     s.Post(R"(/v1/admin/devices/([a-z0-9_]{1,64})/revoke)",
            admin([this](AdminContext& c, const httplib::Request& req, httplib::Response& res) {
-               send(res, admin_revoke_device(c, req.matches[1]));
-               if (res.status == 200) control_.reevaluate_all("device_revoked");
+               const ApiResponse r = admin_revoke_device(c, req.matches[1]);
+               if (r.status == 200 && !control_.reevaluate_all("device_revoked"))
+                   send(res, api_error(500, "store_error", "the device is revoked, but ending its grants failed; the controller retries every second",
+                                       "See the controller's log."));
+               else
+                   send(res, r);
            }));
     s.Get("/v1/admin/users", admin([](AdminContext& c, const httplib::Request&, httplib::Response& res) {
         send(res, admin_list_users(c));
     }));
-    s.Post(R"(/v1/admin/users/([^/]{1,256})/(disable|enable))",
+    s.Post(R"(/v1/admin/users/(.{1,512})/(disable|enable))",
            admin([this](AdminContext& c, const httplib::Request& req, httplib::Response& res) {
-               send(res, admin_set_user_disabled(c, req.matches[1], req.matches[2] == "disable"));
-               if (res.status == 200) control_.reevaluate_all(req.matches[2] == "disable" ? "user_disabled" : "user_enabled");
+               const ApiResponse r = admin_set_user_disabled(c, req.matches[1], req.matches[2] == "disable");
+               if (r.status == 200 && !control_.reevaluate_all(req.matches[2] == "disable" ? "user_disabled" : "user_enabled"))
+                   send(res, api_error(500, "store_error", "the user's state changed, but re-deciding their grants failed; the controller retries every second",
+                                       "See the controller's log."));
+               else
+                   send(res, r);
            }));
     s.Get("/v1/admin/audit", admin([](AdminContext& c, const httplib::Request& req, httplib::Response& res) {
         std::map<std::string, std::string> params;

@@ -66,6 +66,32 @@ std::string peek_issuer(const std::string& token) {
     return iss ? *iss : std::string();
 }
 
+// The policy file's identity: time, size and inode (a rewrite within one
+// timestamp tick still changes the size or, with rename, the inode).
+std::string policy_file_key(const std::string& path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return "missing";
+    return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size) + ":" +
+           std::to_string(st.st_ino);
+}
+
+const Decision* find_decision(const std::vector<Decision>& ds, const std::string& app) {
+    for (const auto& d : ds)
+        if (d.app == app) return &d;
+    return nullptr;
+}
+
+bool same_app(const App& a, const App& b, const Policy& pa, const Policy& pb) {
+    if (a.gateway != b.gateway || a.addresses.size() != b.addresses.size() || a.ports.size() != b.ports.size()) return false;
+    for (std::size_t i = 0; i < a.addresses.size(); ++i)
+        if (a.addresses[i].text != b.addresses[i].text) return false;
+    for (std::size_t i = 0; i < a.ports.size(); ++i)
+        if (port_text(a.ports[i]) != port_text(b.ports[i])) return false;
+    const Gateway* ga = pa.gateway(a.gateway);
+    const Gateway* gb = pb.gateway(b.gateway);
+    return ga && gb && ga->endpoint == gb->endpoint && ga->public_key == gb->public_key && ga->tunnel_network.text == gb->tunnel_network.text;
+}
+
 json::Value reasons_json(const std::vector<Denial>& reasons) {
     json::Array a;
     for (const auto& r : reasons)
@@ -78,9 +104,7 @@ json::Value reasons_json(const std::vector<Denial>& reasons) {
 ControlPlane::ControlPlane(ControllerConfig config, Store& store, Policy policy, Clock clock)
     : config_(std::move(config)), store_(store), clock_(std::move(clock)), policy_(std::move(policy)) {
     for (const auto& ic : config_.oidc_issuers) issuers_.push_back(std::make_unique<oidc::IssuerKeys>(ic));
-    struct stat st{};
-    if (!config_.policy.empty() && ::stat(config_.policy.c_str(), &st) == 0)
-        policy_mtime_ns_ = std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    policy_file_key_ = config_.policy.empty() ? std::string() : policy_file_key(config_.policy);
 }
 
 Policy ControlPlane::policy() const {
@@ -228,6 +252,7 @@ Result<Session> ControlPlane::authenticate(const std::string& bearer) {
 }
 
 ApiResponse ControlPlane::logout(const Session& s) {
+    std::lock_guard revocation(grant_mu_);
     const std::int64_t now = clock_();
     (void)store_.end_session(s.id, now, "signed_out");
     auto grants = store_.live_grants();
@@ -240,6 +265,7 @@ ApiResponse ControlPlane::logout(const Session& s) {
     }
     audit("sign_out", s.user, s.device_id, "", "ok", "");
     hub_.publish(session_topic(s.id), "session_ended", json::Object{{"reason", "signed_out"}});
+    hub_.close_topic(session_topic(s.id));
     return api_ok(json::Object{{"session_id", s.id}, {"state", "ended"}});
 }
 
@@ -413,7 +439,11 @@ Result<std::string> ControlPlane::allocate_address(const Gateway& gw) {
 
 void ControlPlane::end_grant(const Grant& g, const std::string& reason, const std::string& message) {
     auto ended = store_.end_grant(g.id, clock_(), reason);
-    if (!ended || !*ended) return;  // already ended, or the store failed (the next tick retries)
+    if (!ended) {
+        revocation_pending_ = true;  // the store failed: the next tick tries again
+        return;
+    }
+    if (!*ended) return;  // already ended
     audit("grant_ended", g.user, g.device_id, g.app, "ended", reason, json::Object{{"grant_id", g.id}});
     hub_.publish(session_topic(g.session_id), "grant_revoked",
                  json::Object{{"grant_id", g.id}, {"app", g.app}, {"reason", reason}, {"message", message}});
@@ -432,6 +462,9 @@ ApiResponse ControlPlane::create_grant(const Session& s, const json::Value& body
     if (!app) return api_error(404, "app_unknown", "no app is named \"" + app_name->substr(0, 64) + "\"", "See GET apps via POST /v1/access.");
     const Gateway* gw = p.gateway(app->gateway);
     if (!gw) return store_failure();
+    // Decide and write under the revocation lock, so a revocation running now
+    // either sees this grant or this request sees the revocation.
+    std::lock_guard revocation(grant_mu_);
     for (const auto& d : decisions_for(s)) {
         if (d.app != app->name) continue;
         if (!d.allowed) {
@@ -485,7 +518,15 @@ ApiResponse ControlPlane::renew_grant(const Session& s, const std::string& id) {
     const Grant& g = **found;
     if (g.ended_at)
         return api_error(410, "grant_ended", "this grant ended (" + g.end_reason + ")", "Ask for a new grant if access is still allowed.");
-    for (const auto& d : decisions_for(s)) {
+    if (g.expires_at <= clock_())
+        return api_error(410, "grant_ended", "this grant has expired", "Ask for a new grant if access is still allowed.");
+    std::lock_guard revocation(grant_mu_);
+    const auto decisions = decisions_for(s);
+    if (!find_decision(decisions, g.app)) {
+        end_grant(g, "app_removed", "The app was removed from the policy.");
+        return api_error(403, "app_removed", "the app " + g.app + " is no longer in the policy", "Nothing to do: it cannot be reached any more.");
+    }
+    for (const auto& d : decisions) {
         if (d.app != g.app || d.allowed) continue;
         end_grant(g, d.reasons.empty() ? "denied" : d.reasons[0].code, d.reasons.empty() ? "" : d.reasons[0].message);
         ApiResponse r = api_error(403, d.reasons.empty() ? "denied" : d.reasons[0].code,
@@ -559,10 +600,14 @@ ApiResponse ControlPlane::gateway_report(const std::string& gateway_id, const js
 
 // ---- revocation, expiry, policy -------------------------------------------------
 
-void ControlPlane::reevaluate_all(const std::string& cause) {
+bool ControlPlane::reevaluate_all(const std::string& cause) {
+    std::lock_guard revocation(grant_mu_);
     auto sessions = store_.live_sessions();
     auto grants = store_.live_grants();
-    if (!sessions || !grants) return;
+    if (!sessions || !grants) {
+        revocation_pending_ = true;  // fail closed: retried every second until it goes through
+        return false;
+    }
     std::map<std::string, Session> by_id;
     for (const auto& s : *sessions) by_id[s.id] = s;
     std::map<std::string, std::vector<Decision>> decided;
@@ -574,14 +619,18 @@ void ControlPlane::reevaluate_all(const std::string& cause) {
         }
         auto& ds = decided[g.session_id];
         if (ds.empty()) ds = decisions_for(it->second);
-        for (const auto& d : ds)
-            if (d.app == g.app && !d.allowed)
-                end_grant(g, d.reasons.empty() ? cause : d.reasons[0].code, d.reasons.empty() ? "" : d.reasons[0].message);
+        const Decision* d = find_decision(ds, g.app);
+        if (!d) end_grant(g, "app_removed", "The app was removed from the policy.");
+        else if (!d->allowed)
+            end_grant(g, d->reasons.empty() ? cause : d->reasons[0].code, d->reasons.empty() ? "" : d->reasons[0].message);
     }
     for (const auto& s : *sessions) hub_.publish(session_topic(s.id), "access_changed", json::Object{{"cause", cause}});
+    return !revocation_pending_.load();
 }
 
 void ControlPlane::tick() {
+    if (revocation_pending_.exchange(false)) reevaluate_all("retry");
+    std::lock_guard revocation(grant_mu_);
     const std::int64_t now = clock_();
     if (auto grants = store_.live_grants())
         for (const auto& g : *grants)
@@ -595,6 +644,7 @@ void ControlPlane::tick() {
                         if (g.session_id == s.id) end_grant(g, "session_expired", "Your session expired; sign in again.");
                 audit("session_expired", s.user, s.device_id, "", "ok", "");
                 hub_.publish(session_topic(s.id), "session_ended", json::Object{{"reason", "expired"}});
+                hub_.close_topic(session_topic(s.id));
                 std::lock_guard lock(mu_);
                 sessions_.erase(s.id);
             }
@@ -605,24 +655,37 @@ void ControlPlane::tick() {
 
 Result<bool> ControlPlane::reload_policy_if_changed() {
     if (config_.policy.empty()) return false;
-    struct stat st{};
-    if (::stat(config_.policy.c_str(), &st) != 0) return fail("invalid_policy", "the policy file " + config_.policy + " is missing");
-    const std::int64_t mtime = std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    const std::string key = policy_file_key(config_.policy);
     {
         std::lock_guard lock(mu_);
-        if (mtime == policy_mtime_ns_) return false;
-        policy_mtime_ns_ = mtime;  // a bad file is reported once, not every second
+        if (key == policy_file_key_) return false;
+        policy_file_key_ = key;  // a bad or missing file is reported once, not every second
     }
+    if (key == "missing") return fail("invalid_policy", "the policy file " + config_.policy + " is missing; the previous policy stays in force");
     auto p = load_policy_file(config_.policy);
     if (!p) {
         audit("policy_rejected", "", "", "", "denied", "invalid_policy", json::Object{{"error", p.error().message}});
         return Unexpected<Error>{p.error()};
     }
+    Policy old;
     {
         std::lock_guard lock(mu_);
-        policy_ = std::move(*p);
+        old = policy_;
+        policy_ = *p;
     }
     audit("policy_loaded", "", "", "", "ok", "");
+    // A live grant whose app changed (addresses, ports, gateway) no longer
+    // matches what the gateway and the agent enforce: it ends, and the agent
+    // asks again.
+    if (auto grants = store_.live_grants()) {
+        std::lock_guard revocation(grant_mu_);
+        for (const auto& g : *grants) {
+            const App* before = old.app(g.app);
+            const App* after = p->app(g.app);
+            if (before && after && !same_app(*before, *after, old, *p))
+                end_grant(g, "policy_changed", "The app's definition changed; a new grant follows.");
+        }
+    }
     reevaluate_all("policy_changed");
     return true;
 }

@@ -5,6 +5,7 @@
 // server.cpp maps routes to these methods; docs/protocol.md is the contract.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -55,7 +56,8 @@ public:
     // Re-decides every live grant (after a user, device or policy change) and
     // ends those no longer allowed, with reason; the agents and gateways are
     // told at once.
-    void reevaluate_all(const std::string& cause);
+    // False when the store failed: the revocation is retried every second.
+    bool reevaluate_all(const std::string& cause);
     // Ends the grants and sessions whose time is up. Called every second.
     void tick();
     // Reloads the policy file when it changed; an invalid file keeps the
@@ -93,9 +95,14 @@ private:
     EventHub hub_;
     std::vector<std::unique_ptr<oidc::IssuerKeys>> issuers_;
 
+    // The revocation lock: deciding-and-writing a grant, and revoking, never
+    // interleave (taken before mu_).
+    std::mutex grant_mu_;
+    std::atomic<bool> revocation_pending_{false};
+
     mutable std::mutex mu_;  // guards everything below
     Policy policy_;
-    std::int64_t policy_mtime_ns_ = 0;
+    std::string policy_file_key_;
     std::map<std::string, Challenge> challenges_;
     std::map<std::string, SessionState> sessions_;
 };

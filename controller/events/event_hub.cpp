@@ -22,11 +22,21 @@ bool EventHub::Subscription::closed() const {
     return closed_ && queue_.empty();
 }
 
-std::shared_ptr<EventHub::Subscription> EventHub::subscribe(const std::string& topic) {
+std::shared_ptr<EventHub::Subscription> EventHub::subscribe(const std::string& topic, std::size_t max_per_topic,
+                                                            std::size_t max_total) {
     auto s = std::make_shared<Subscription>();
     std::lock_guard lock(mu_);
-    if (closing_) s->closed_ = true;
-    else topics_[topic].push_back(s);
+    if (closing_) {
+        s->closed_ = true;
+        return s;
+    }
+    auto& subs = topics_[topic];
+    if (subs.size() >= max_per_topic || total_ >= max_total) {
+        if (subs.empty()) topics_.erase(topic);
+        return nullptr;
+    }
+    subs.push_back(s);
+    ++total_;
     return s;
 }
 
@@ -35,7 +45,9 @@ void EventHub::unsubscribe(const std::string& topic, const std::shared_ptr<Subsc
     auto it = topics_.find(topic);
     if (it == topics_.end()) return;
     auto& v = it->second;
+    const auto before = v.size();
     v.erase(std::remove(v.begin(), v.end(), s), v.end());
+    total_ -= before - v.size();
     if (v.empty()) topics_.erase(it);
 }
 
@@ -56,6 +68,19 @@ void EventHub::publish(const std::string& topic, const std::string& type, json::
     }
 }
 
+void EventHub::close_topic(const std::string& topic) {
+    std::lock_guard lock(mu_);
+    auto it = topics_.find(topic);
+    if (it == topics_.end()) return;
+    for (const auto& s : it->second) {
+        std::lock_guard sl(s->mu_);
+        s->closed_ = true;
+        s->cv_.notify_all();
+    }
+    total_ -= it->second.size();
+    topics_.erase(it);
+}
+
 void EventHub::close_all() {
     std::lock_guard lock(mu_);
     closing_ = true;
@@ -66,6 +91,7 @@ void EventHub::close_all() {
             s->cv_.notify_all();
         }
     topics_.clear();
+    total_ = 0;
 }
 
 std::size_t EventHub::subscribers(const std::string& topic) {

@@ -47,9 +47,13 @@ public:
 
     static constexpr std::size_t kMaxQueued = 1000;
 
-    std::shared_ptr<Subscription> subscribe(const std::string& topic);
+    // Nothing (the caller answers 503) when the topic already has
+    // max_per_topic streams or the hub has max_total.
+    std::shared_ptr<Subscription> subscribe(const std::string& topic, std::size_t max_per_topic = 2, std::size_t max_total = 1000);
     void unsubscribe(const std::string& topic, const std::shared_ptr<Subscription>& s);
     void publish(const std::string& topic, const std::string& type, json::Value data);
+    // Ends the subscriptions of one topic (a session that ended).
+    void close_topic(const std::string& topic);
     // Ends every subscription (the server is stopping).
     void close_all();
     std::size_t subscribers(const std::string& topic);
@@ -58,6 +62,7 @@ private:
     std::mutex mu_;
     std::map<std::string, std::vector<std::shared_ptr<Subscription>>> topics_;
     std::int64_t seq_ = 0;
+    std::size_t total_ = 0;
     bool closing_ = false;
 };
 

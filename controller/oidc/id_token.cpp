@@ -110,8 +110,11 @@ Result<IdClaims> verify_id_token(std::string_view token, const IssuerConfig& iss
             return fail("wrong_audience", "the ID token has several audiences and its azp is not this organization's client");
     }
     const std::int64_t skew = issuer.max_clock_skew_s;
+    // Times far outside any real clock would overflow the arithmetic below.
+    constexpr std::int64_t kFar = std::int64_t(1) << 40;
+    if (*exp < 0 || *exp > kFar || *iat < 0 || *iat > kFar) return fail("malformed", "the ID token's exp or iat is out of range");
     if (now >= *exp + skew) return fail("expired", "the ID token expired at " + std::to_string(*exp) + " (now " + std::to_string(now) + ")");
-    if (const std::int64_t* nbf = p.int_at("nbf"); nbf && now + skew < *nbf)
+    if (const std::int64_t* nbf = p.int_at("nbf"); nbf && now + skew < std::min(*nbf, kFar))
         return fail("not_yet_valid", "the ID token is not valid before " + std::to_string(*nbf));
     if (*iat > now + skew) return fail("issued_in_future", "the ID token claims to be issued in the future (check the clocks)");
     if (*iat + issuer.max_token_age_s + skew < now)

@@ -60,23 +60,44 @@ Result<std::vector<Jwk>> IssuerKeys::fetch_keys() {
 }
 
 Result<IdClaims> IssuerKeys::verify(std::string_view token, std::int64_t now, std::string_view expected_nonce) {
-    std::lock_guard lock(mu_);
-    if (!fetched_) {
+    // Keys are fetched without holding the lock (a fetch may take seconds);
+    // fetches, failed or not, happen at most once a minute.
+    std::vector<Jwk> keys;
+    bool may_fetch = false;
+    {
+        std::lock_guard lock(mu_);
+        keys = keys_;
+        // The first fetch, or a retry 10 s after one that failed.
+        may_fetch = !fetching_ && (!fetched_ || (keys.empty() && now - fetched_at_ >= kRetryAfterFailureS));
+        if (may_fetch) fetching_ = true;
+    }
+    const auto refresh = [&]() -> Result<void> {
         auto k = fetch_keys();
-        if (!k) return fail("issuer_unreachable", "cannot get the signing keys of " + config_.issuer + ": " + k.error().message);
-        keys_ = std::move(*k);
+        std::lock_guard lock(mu_);
+        fetching_ = false;
         fetched_ = true;
         fetched_at_ = now;
+        if (!k) return Unexpected<Error>{k.error()};
+        keys_ = *k;
+        keys = std::move(*k);
+        return {};
+    };
+    if (may_fetch) {
+        if (auto r = refresh(); !r)
+            return fail("issuer_unreachable", "cannot get the signing keys of " + config_.issuer + ": " + r.error().message);
     }
-    auto r = verify_id_token(token, config_, keys_, now, expected_nonce);
-    if (!r && r.error().code == "unknown_kid" && now - fetched_at_ >= kMinRefreshIntervalS) {
-        // The issuer may have rotated its keys: fetch once more.
-        auto k = fetch_keys();
-        fetched_at_ = now;
-        if (k) {
-            keys_ = std::move(*k);
-            r = verify_id_token(token, config_, keys_, now, expected_nonce);
+    if (keys.empty())
+        return fail("issuer_unreachable", "the signing keys of " + config_.issuer + " could not be fetched; retrying every 10 s");
+    auto r = verify_id_token(token, config_, keys, now, expected_nonce);
+    if (!r && r.error().code == "unknown_kid") {
+        bool again = false;
+        {
+            std::lock_guard lock(mu_);
+            again = !fetching_ && now - fetched_at_ >= kMinRefreshIntervalS;
+            if (again) fetching_ = true;
         }
+        // The issuer may have rotated its keys: fetch once more.
+        if (again && refresh()) r = verify_id_token(token, config_, keys, now, expected_nonce);
     }
     return r;
 }

@@ -1,7 +1,9 @@
 // One trusted OpenID Connect issuer: its discovery document
 // (ISSUER/.well-known/openid-configuration) and its JWKS, fetched over HTTPS
 // when first needed and again when a token names a kid we do not have (key
-// rotation), at most once a minute.
+// rotation), at most once a minute; a failed fetch is retried after 10 s.
+// Fetches run without holding the lock, so one slow issuer does not
+// serialize every sign-in behind it.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +26,7 @@ public:
     Result<IdClaims> verify(std::string_view token, std::int64_t now, std::string_view expected_nonce);
 
     static constexpr std::int64_t kMinRefreshIntervalS = 60;
+    static constexpr std::int64_t kRetryAfterFailureS = 10;
 
 private:
     Result<std::vector<Jwk>> fetch_keys();
@@ -33,6 +36,7 @@ private:
     std::vector<Jwk> keys_;
     std::int64_t fetched_at_ = 0;
     bool fetched_ = false;
+    bool fetching_ = false;
 };
 
 // GET url (https://, or http:// when allowed) and parse its JSON body, at most

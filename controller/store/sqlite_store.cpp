@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace ztna::controller {
@@ -419,6 +420,16 @@ Result<std::optional<User>> SqliteStore::find_user(const std::string& subject) {
 
 Result<void> SqliteStore::set_user_disabled(const std::string& who, bool disabled, std::int64_t now) {
     std::lock_guard lock(mu_);
+    {
+        // An email names a user only when exactly one subject has it (emails
+        // come from identity providers and are not unique across issuers).
+        Stmt c(db_, "SELECT COUNT(*) FROM users WHERE email = ? AND subject <> ?");
+        if (!c.ok()) return store_error(db_, "counting users");
+        c.bind(1, who).bind(2, who);
+        if (c.step() != SQLITE_ROW) return store_error(db_, "counting users");
+        if (c.integer(0) > 1)
+            return fail("ambiguous", "several users have the email " + who + "; name one by its subject (see `ztna-admin users list`)");
+    }
     Stmt s(db_, disabled ? "UPDATE users SET disabled_at = COALESCE(disabled_at, ?1) WHERE subject = ?2 OR email = ?2"
                          : "UPDATE users SET disabled_at = NULL WHERE (subject = ?2 OR email = ?2) AND ?1 IS NOT NULL");
     if (!s.ok()) return store_error(db_, "preparing a user update");
@@ -594,7 +605,7 @@ Result<std::vector<AuditEvent>> SqliteStore::query_audit(const AuditQuery& q) {
     // Each filter is bound, never spliced: "?N IS NULL OR column = ?N".
     Stmt s(db_, "SELECT id, at, kind, actor, user, device_id, app, outcome, reason, detail FROM audit "
                 "WHERE (?1 IS NULL OR user = ?1) AND (?2 IS NULL OR app = ?2) AND (?3 IS NULL OR device_id = ?3) "
-                "AND (?4 IS NULL OR at >= ?4) ORDER BY id LIMIT ?5");
+                "AND (?4 IS NULL OR at >= ?4) ORDER BY id DESC LIMIT ?5");  // the newest, returned oldest first
     if (!s.ok()) return store_error(db_, "querying the audit log");
     s.bind(1, q.user).bind(2, q.app).bind(3, q.device_id).bind(4, q.since).bind(5, std::int64_t(q.limit));
     std::vector<AuditEvent> out;
@@ -614,6 +625,7 @@ Result<std::vector<AuditEvent>> SqliteStore::query_audit(const AuditQuery& q) {
         out.push_back(std::move(e));
     }
     if (rc != SQLITE_DONE) return store_error(db_, "querying the audit log");
+    std::reverse(out.begin(), out.end());
     return out;
 }
 

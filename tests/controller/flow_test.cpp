@@ -24,6 +24,7 @@
 #include "test_idp.h"
 #include "tokens.h"
 #include "flow_fixture.h"
+#include "policy.h"
 
 using namespace ztna;
 using namespace ztna::controller;
@@ -221,10 +222,19 @@ TEST_CASE("flow: a failing posture report, a policy change and a revoked device 
     CHECK(*r2->string_at("reason") == "group_missing");
     // An invalid policy file keeps the previous one in force.
     REQUIRE(write_file(w.config.policy, "{\"version\": 1, \"apps\": ["));
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    const auto audited = [&](const std::string& kind) {
+        for (int i = 0; i < 100; ++i) {
+            auto [s, audit] = w.call("GET", "/v1/admin/audit", nullptr, w.admin_token);
+            if (s == 200 && json::dump(audit).find("\"" + kind + "\"") != std::string::npos) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return false;
+    };
+    REQUIRE(audited("policy_rejected"));  // the reload ran, and refused the file
     CHECK(w.control->policy().rules[0].groups == std::vector<std::string>{"hr-admins"});
     REQUIRE(write_file(w.config.policy, policy_for("hr")));
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    for (int i = 0; i < 100 && w.control->policy().rules[0].groups != std::vector<std::string>{"hr"}; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     CHECK(w.control->policy().rules[0].groups == std::vector<std::string>{"hr"});
 
     REQUIRE(a.access(a.report(true)).first == 200);
@@ -328,4 +338,50 @@ TEST_CASE("flow: a controller restart keeps live grants; logout ends them") {
     auto [s6, list2] = w.call("GET", "/v1/gateway/grants", nullptr, w.gateway_token);
     CHECK(list2.array_at("grants")->empty());
     CHECK(w.post("/v1/access", json::Object{{"report", a.report(true)}}, a.session).first == 401);
+}
+
+TEST_CASE("flow: an app removed from the policy ends its grants; a user is disabled by subject; event streams are capped") {
+    World w;
+    Agent a(w);
+    a.enroll();
+    auto [ss, signin] = a.sign_in({"hr"});
+    REQUIRE(ss == 201);
+    REQUIRE(a.access(a.report(true)).first == 200);
+    EventStream gw(w.server->port(), w.ctl_dir + "/ca.pem", "/v1/gateway/events", w.gateway_token);
+    REQUIRE(gw.wait_for("hello"));
+    auto [s1, g] = w.post("/v1/grants", json::Object{{"app", "hr"}, {"public_key", random_wg_key()}}, a.session);
+    REQUIRE(s1 == 201);
+    REQUIRE(gw.wait_for("grant_added"));
+    std::string without_hr = policy_for("hr");
+    without_hr.replace(without_hr.find("{\"name\": \"hr\", \"dns\""), 0, "");
+    const auto from = without_hr.find("    {\"name\": \"hr\", \"dns\"");
+    without_hr.erase(from, without_hr.find("\n", from) + 1 - from);
+    const auto rule = without_hr.find("    {\"name\": \"hr-staff\"");
+    without_hr.erase(rule, without_hr.find("\n", rule) + 1 - rule);
+    REQUIRE(parse_policy(without_hr, "p"));
+    REQUIRE(write_file(w.config.policy, without_hr));
+    auto removed = gw.wait_for("grant_removed");
+    REQUIRE(removed);
+    CHECK(*removed->string_at("reason") == "app_removed");
+
+    // Disable by subject (it holds "/" and ":"), as ztna-admin would send it.
+    const std::string subject = *signin.find("user")->string_at("subject");
+    auto [s2, r2] = w.post("/v1/admin/users/" + pct(subject) + "/disable", json::Object{}, w.admin_token);
+    CHECK(s2 == 200);
+    CHECK(*r2.string_at("state") == "disabled");
+
+    // At most two event streams per session; the third is refused, and the API still answers.
+    REQUIRE(a.sign_in({"finance"}, "bob").first == 201);
+    EventStream e1(w.server->port(), w.ctl_dir + "/ca.pem", "/v1/events", a.session);
+    EventStream e2(w.server->port(), w.ctl_dir + "/ca.pem", "/v1/events", a.session);
+    REQUIRE(e1.wait_for("hello"));
+    REQUIRE(e2.wait_for("hello"));
+    auto [s3, r3] = w.call("GET", "/v1/events", nullptr, a.session);
+    CHECK(s3 == 503);
+    CHECK(code(r3) == "busy");
+    auto [s4, r4] = w.call("GET", "/v1/health", nullptr, "");
+    CHECK(s4 == 200);
+    // Logout closes the session's streams.
+    REQUIRE(w.post("/v1/sessions/logout", json::Object{}, a.session).first == 200);
+    CHECK(e1.wait_for("session_ended"));
 }

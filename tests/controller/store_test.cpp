@@ -196,3 +196,34 @@ TEST_CASE("store: a file that is not a database, or from a newer controller, is 
     REQUIRE(!missing_dir);
     CHECK(missing_dir.error().message.find("cannot open") != std::string::npos);
 }
+
+TEST_CASE("store: an audit query with a limit returns the newest events, oldest first") {
+    TestDir dir;
+    auto s = SqliteStore::open(dir / "c.db");
+    REQUIRE(s);
+    for (int i = 1; i <= 5; ++i) {
+        AuditEvent e;
+        e.at = i;
+        e.kind = "k" + std::to_string(i);
+        REQUIRE((*s)->append_audit(e));
+    }
+    AuditQuery q;
+    q.limit = 2;
+    auto r = (*s)->query_audit(q);
+    REQUIRE(r);
+    REQUIRE(r->size() == 2);
+    CHECK((*r)[0].kind == "k4");
+    CHECK((*r)[1].kind == "k5");
+}
+
+TEST_CASE("store: an email shared by two subjects does not name a user") {
+    TestDir dir;
+    auto s = SqliteStore::open(dir / "c.db");
+    REQUIRE(s);
+    REQUIRE((*s)->upsert_user("https://a|1", "alice@corp.test", 1));
+    REQUIRE((*s)->upsert_user("https://b|9", "alice@corp.test", 1));
+    auto r = (*s)->set_user_disabled("alice@corp.test", true, 2);
+    REQUIRE(!r);
+    CHECK(r.error().code == "ambiguous");
+    CHECK((*s)->set_user_disabled("https://b|9", true, 2));
+}
