@@ -21,9 +21,10 @@ int main(int argc, char** argv) {
         if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
             config_path = argv[++i];
         } else {
-            std::fprintf(stderr, "usage: ztna-controller [--config FILE]\n"
+            const bool help = !std::strcmp(argv[i], "-h") || !std::strcmp(argv[i], "--help");
+            std::fprintf(help ? stdout : stderr, "usage: ztna-controller [--config FILE]\n"
                                  "  FILE: controller.json made by `ztna-admin init` (default %s)\n", config_path.c_str());
-            return 2;
+            return help ? 0 : 2;
         }
     }
     ::umask(077);  // the database and its WAL hold who reached what: not for other local users

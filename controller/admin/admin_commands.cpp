@@ -218,7 +218,7 @@ int run_admin(int argc, const char* const* argv, std::FILE* out, std::FILE* err)
         if (words.size() != 3) return usage(err, "policy check needs exactly one FILE");
         auto p = load_policy_file(words[2]);
         if (!p) {
-            std::fprintf(err, "%s\n", p.error().message.c_str());
+            std::fprintf(err, "ztna-admin: %s\n", p.error().message.c_str());
             return 1;
         }
         std::fprintf(out, "%s: valid: %zu gateways, %zu apps, %zu rules\n", words[2].c_str(), p->gateways.size(), p->apps.size(),
@@ -250,7 +250,7 @@ int run_admin(int argc, const char* const* argv, std::FILE* out, std::FILE* err)
         json::Object body;
         if (opts.count("ttl")) {
             auto d = parse_duration_s(opts["ttl"]);
-            if (!d) return usage(err, "--ttl must be a duration such as 15m, 1h or 7d");
+            if (!d || *d < 60 || *d > 30 * 86400) return usage(err, "--ttl must be a duration from 1m to 30d, such as 15m, 1h or 7d");
             body["ttl_s"] = *d;
         }
         if (opts.count("label")) body["label"] = opts["label"];

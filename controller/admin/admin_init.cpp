@@ -41,9 +41,9 @@ Result<void> write_new_file(const std::string& path, const std::string& data, mo
 }  // namespace
 
 Result<InitResult> init_controller_dir(const InitOptions& o) {
-    if (o.dir.empty()) return fail("ztna-admin init: --dir is empty");
-    if (o.names.empty()) return fail("ztna-admin init: give at least one --name (the host name or address agents use)");
-    if (o.port < 1 || o.port > 65535) return fail("ztna-admin init: --port must be from 1 to 65535");
+    if (o.dir.empty()) return fail("init: --dir is empty");
+    if (o.names.empty()) return fail("init: give at least one --name (the host name or address agents use)");
+    if (o.port < 1 || o.port > 65535) return fail("init: --port must be from 1 to 65535");
     if (::mkdir(o.dir.c_str(), 0700) != 0 && errno != EEXIST)
         return fail("cannot create the directory " + o.dir + ": " + std::strerror(errno));
     InitResult r;
@@ -74,7 +74,7 @@ Result<InitResult> init_controller_dir(const InitOptions& o) {
     std::vector<std::pair<std::string, SecretString>> gateway_secrets;
     for (const auto& id : o.gateways) {
         if (id.empty() || id.size() > 63 || id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos)
-            return fail("ztna-admin init: --gateway \"" + id + "\" must be 1 to 63 letters, digits, '-', '_' or '.'");
+            return fail("init: --gateway \"" + id + "\" must be 1 to 63 letters, digits, '-', '_' or '.'");
         gateway_secrets.emplace_back(id, new_secret("ztna-gateway-"));
         c.gateway_tokens_sha256[id] = sha256_hex(gateway_secrets.back().second.reveal());
     }

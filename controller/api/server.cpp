@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -65,6 +66,12 @@ Result<void> ControllerServer::start() {
         return fail("controller TLS: " + (tls_error.empty() ? std::string("cannot set up TLS") : tls_error) +
                     ". Check the paths in controller.json (made by `ztna-admin init`).");
     http_->new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+    // SO_REUSEADDR only: cpp-httplib also sets SO_REUSEPORT by default, which
+    // would let a second controller bind the same port and take half the connections.
+    http_->set_socket_options([](int sock) {
+        int yes = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     http_->set_payload_max_length(kMaxBodyBytes);
     http_->set_read_timeout(10, 0);
     http_->set_write_timeout(10, 0);
@@ -76,7 +83,8 @@ Result<void> ControllerServer::start() {
                                             : -1);
     if (port_ <= 0)
         return fail("the controller cannot listen on " + config_.listen_address + ":" + std::to_string(config_.listen_port) +
-                    ": the address is in use or not on this host. Change listen_address/listen_port in controller.json.");
+                    ": the port is in use (is another ztna-controller running?) or the address is not on this host. "
+                    "Stop the other process, or change listen_address/listen_port in controller.json.");
     auto ended = std::make_shared<std::atomic<bool>>(false);
     thread_ = std::thread([this, ended] {
         http_->listen_after_bind();
@@ -96,7 +104,8 @@ void ControllerServer::housekeeping() {
             std::fprintf(stderr, "ztna-controller: the policy was not reloaded, the previous one stays in force: %s\n",
                          r.error().message.c_str());
         else if (*r)
-            std::fprintf(stderr, "ztna-controller: policy reloaded from %s\n", config_.policy.c_str());
+            std::fprintf(stderr, "ztna-controller: policy reloaded from %s: %zu apps, %zu rules\n", config_.policy.c_str(),
+                         control_.policy().apps.size(), control_.policy().rules.size());
         for (auto waited = std::chrono::milliseconds(0); waited < housekeeping_interval && !stopping_;
              waited += std::chrono::milliseconds(50))
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -226,7 +235,7 @@ void ControllerServer::routes() {
             const std::string auth = req.get_header_value("Authorization");
             auto id = control_.authenticate_gateway(auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : std::string());
             if (!id) {
-                send(res, api_error(401, "gateway_unauthorized", "this endpoint needs a gateway credential",
+                send(res, api_error(401, "gateway_unauthorized", "this endpoint needs a gateway credential, and none was given or the one given is not valid",
                                     "Pass the gateway's token (gateway-ID.token from `ztna-admin init --gateway ID`)."));
                 return;
             }

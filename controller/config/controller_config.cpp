@@ -1,5 +1,7 @@
 #include "controller_config.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <tuple>
@@ -17,7 +19,9 @@ std::string absolute_in(const std::string& dir, const std::string& p) {
 
 Result<ControllerConfig> load_controller_config(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return fail("cannot read the controller configuration " + path + ": create it with `ztna-admin init`");
+    if (!in)
+        return fail("cannot read the controller configuration " + path + ": " + std::strerror(errno) +
+                    ". Point --dir (or ZTNA_CONTROLLER_DIR) at the directory `ztna-admin init` made, or make one with it");
     std::ostringstream ss;
     ss << in.rdbuf();
     auto v = json::parse(ss.str(), {.max_bytes = 1u << 20, .max_depth = 16});

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -372,7 +374,7 @@ Result<Policy> parse_policy(std::string_view text, const std::string& file_name)
 
 Result<Policy> load_policy_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return fail("invalid_policy", "cannot read the policy file " + path);
+    if (!in) return fail("invalid_policy", "cannot read the policy file " + path + ": " + std::strerror(errno));
     std::ostringstream ss;
     ss << in.rdbuf();
     return parse_policy(ss.str(), path);

@@ -40,7 +40,7 @@ struct Pipe {
 Result<CommandRun> run_command(const std::vector<std::string>& argv, int timeout_ms, std::size_t cap) {
     if (argv.empty() || argv[0].empty()) return fail("empty command line");
     const std::string prog = find_program(argv[0]);
-    if (prog.empty()) return fail(argv[0] + " is not installed (not found in /usr/sbin, /usr/bin, /sbin, /bin)");
+    if (prog.empty()) return fail(argv[0] + " is not installed (not found in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin)");
     Pipe out, err;
     if (::pipe2(out.fd, O_CLOEXEC) != 0 || ::pipe2(err.fd, O_CLOEXEC) != 0)
         return fail(std::string("cannot create a pipe: ") + std::strerror(errno));

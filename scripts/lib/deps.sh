@@ -6,7 +6,7 @@ ZTNA_APT_PACKAGES=(
   cmake g++ make pkg-config clang libclang-rt-14-dev
   # libraries
   libsodium-dev libb2-dev libssl-dev doctest-dev
-  # for the agent's store and the tray (later issues; installed now so the build machine is complete)
+  # the controller's store and HTTPS (SQLite, cpp-httplib); Qt for the tray (a later issue)
   libsqlite3-dev qt6-base-dev libcpp-httplib-dev
   # the real peers and the tools tests use
   wireguard-go wireguard-tools iproute2 iputils-ping iperf3 netcat-openbsd procps kmod python3 curl nftables

@@ -127,7 +127,7 @@ TEST_CASE("ztna-admin: policy check names the file, line and field of the first 
     REQUIRE(write_file(dir / "bad.json", "{\n  \"version\": 1,\n  \"gateways\": [],\n  \"apps\": [],\n  \"rules\": [{\"name\": \"r\", \"groups\": [\"g\"], \"apps\": [\"nope\"]}]\n}\n"));
     auto bad = admin({"policy", "check", dir / "bad.json"});
     CHECK(bad.status == 1);
-    CHECK(bad.err == dir / "bad.json" + ":5: rules[0].apps[0]: no app is named \"nope\"\n");
+    CHECK(bad.err == "ztna-admin: " + dir / "bad.json" + ":5: rules[0].apps[0]: no app is named \"nope\"\n");
     CHECK(admin({"policy", "check"}).status == 2);
 }
 

@@ -262,3 +262,14 @@ TEST_CASE("api: a client that does not trust the controller's CA refuses to talk
     auto r = cli.Get("/v1/health");
     CHECK(!r);
 }
+
+TEST_CASE("api: a second controller cannot take the port of a running one") {
+    Controller c;
+    ControllerConfig second = load_controller_config(c.dir.path + "/ctl/controller.json").value();
+    second.listen_address = "127.0.0.1";
+    second.listen_port = c.server->port();
+    ControllerServer other(second, *c.store, *c.control);
+    auto r = other.start();
+    REQUIRE(!r);
+    CHECK(r.error().message.find("is another ztna-controller running?") != std::string::npos);
+}
