@@ -199,7 +199,15 @@ TEST_CASE("flow: a failing posture report, a policy change and a revoked device 
     REQUIRE(a.sign_in({"hr"}).first == 201);
     REQUIRE(a.access(a.report(true)).first == 200);
     EventStream events(w.server->port(), w.ctl_dir + "/ca.pem", "/v1/events", a.session);
+    EventStream gw(w.server->port(), w.ctl_dir + "/ca.pem", "/v1/gateway/events", w.gateway_token);
     REQUIRE(events.wait_for("hello"));
+    REQUIRE(gw.wait_for("hello"));
+    // Every revocation below reaches the gateway's stream too.
+    const auto gateway_removed = [&](const std::string& reason) {
+        auto e = gw.wait_for("grant_removed");
+        REQUIRE(e);
+        CHECK(*e->string_at("reason") == reason);
+    };
 
     auto [s1, g1] = w.post("/v1/grants", json::Object{{"app", "hr"}, {"public_key", random_wg_key()}}, a.session);
     REQUIRE(s1 == 201);
@@ -210,6 +218,7 @@ TEST_CASE("flow: a failing posture report, a policy change and a revoked device 
     auto r1 = events.wait_for("grant_revoked");
     REQUIRE(r1);
     CHECK(*r1->string_at("reason") == "posture_failed");
+    gateway_removed("posture_failed");
 
     // The policy file changes: the hr rule now names another group.
     REQUIRE(a.access(a.report(true)).first == 200);
@@ -220,6 +229,7 @@ TEST_CASE("flow: a failing posture report, a policy change and a revoked device 
     auto r2 = events.wait_for("grant_revoked");
     REQUIRE(r2);
     CHECK(*r2->string_at("reason") == "group_missing");
+    gateway_removed("group_missing");
     // An invalid policy file keeps the previous one in force.
     REQUIRE(write_file(w.config.policy, "{\"version\": 1, \"apps\": ["));
     const auto audited = [&](const std::string& kind) {
@@ -244,6 +254,7 @@ TEST_CASE("flow: a failing posture report, a policy change and a revoked device 
     auto r3 = events.wait_for("grant_revoked");
     REQUIRE(r3);
     CHECK(*r3->string_at("reason") == "device_revoked");
+    gateway_removed("device_revoked");
 }
 
 TEST_CASE("flow: tampered, replayed, stale and foreign posture reports are refused") {
