@@ -26,6 +26,7 @@
 #include "server.h"
 #include "sqlite_store.h"
 #include "tokens.h"
+#include "ztna/sse.h"
 
 using namespace ztna;
 using namespace ztna::controller;
@@ -51,26 +52,20 @@ public:
             cli.set_ca_cert_path(ca.c_str());
             cli.enable_server_certificate_verification(true);
             cli.set_read_timeout(60, 0);
-            std::string buf;
+            ztna::SseParser sse;
             cli.Get(path, {{"Authorization", "Bearer " + bearer}}, [&](const char* d, std::size_t n) {
-                buf.append(d, n);
-                for (auto end = buf.find("\n\n"); end != std::string::npos; end = buf.find("\n\n")) {
-                    const std::string frame = buf.substr(0, end);
-                    buf.erase(0, end + 2);
-                    const auto ev = frame.find("event: ");
-                    if (ev == std::string::npos) continue;
-                    const std::string type = frame.substr(ev + 7, frame.find('\n', ev) - ev - 7);
+                sse.feed(std::string_view(d, n), [&](const ztna::SseEvent& e) {
                     std::lock_guard lock(mu_);
-                    if (type == want_ && !seen_) {
+                    if (e.type == want_ && !seen_) {
                         seen_at_ = SteadyClock::now();
                         seen_ = true;
                         cv_.notify_all();
                     }
-                    if (type == "hello") {
+                    if (e.type == "hello") {
                         hello_ = true;
                         cv_.notify_all();
                     }
-                }
+                });
                 return !stop_;
             });
         });

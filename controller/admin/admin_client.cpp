@@ -2,46 +2,21 @@
 
 #include <httplib.h>
 
-#include <charconv>
 #include <fstream>
 #include <sstream>
 
 #include "controller_config.h"
+#include "ztna/https_url.h"
 
 namespace ztna::controller {
 
 Result<ControllerEndpoint> parse_controller_url(const std::string& url) {
-    const std::string scheme = "https://";
-    const auto bad = [&](const std::string& why) {
-        return fail("the controller URL \"" + url.substr(0, 200) + "\" " + why + "; expected https://HOST[:PORT]");
-    };
-    if (url.rfind(scheme, 0) != 0) return bad("does not start with https://");
-    std::string rest = url.substr(scheme.size());
-    if (!rest.empty() && rest.back() == '/') rest.pop_back();
-    if (rest.empty() || rest.find('/') != std::string::npos) return bad("has no host or has a path");
+    auto u = parse_https_url(url);
+    if (!u) return fail("the controller " + u.error().message);
     ControllerEndpoint ep;
     ep.url = url;
-    std::string host = rest, port;
-    if (rest[0] == '[') {  // [IPv6]:port
-        const auto close = rest.find(']');
-        if (close == std::string::npos) return bad("has an unclosed [");
-        host = rest.substr(1, close - 1);
-        if (close + 1 < rest.size()) {
-            if (rest[close + 1] != ':') return bad("has text after ]");
-            port = rest.substr(close + 2);
-        }
-    } else if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
-        host = rest.substr(0, colon);
-        port = rest.substr(colon + 1);
-    }
-    if (host.empty()) return bad("has no host");
-    if (!port.empty()) {
-        int p = 0;
-        auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-        if (ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) return bad("has a bad port");
-        ep.port = p;
-    }
-    ep.host = host;
+    ep.host = u->host;
+    ep.port = u->port;
     return ep;
 }
 

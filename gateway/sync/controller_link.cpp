@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
-#include <charconv>
+#include "ztna/https_url.h"
+#include "ztna/sse.h"
+
 #include <fstream>
 #include <sstream>
 
@@ -21,28 +23,10 @@ void ControllerLink::interrupt() {
 Result<ControllerLink> ControllerLink::create(const GatewayConfig& c) {
     ControllerLink l;
     l.active_ = std::make_shared<Active>();
-    const std::string& url = c.controller_url;
-    if (url.rfind("https://", 0) != 0) return fail("controller_url \"" + url + "\" must start with https://");
-    std::string rest = url.substr(8);
-    if (!rest.empty() && rest.back() == '/') rest.pop_back();
-    std::string port;
-    if (!rest.empty() && rest[0] == '[') {
-        const auto close = rest.find(']');
-        if (close == std::string::npos) return fail("controller_url \"" + url + "\" has an unclosed [");
-        l.host_ = rest.substr(1, close - 1);
-        if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
-    } else if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
-        l.host_ = rest.substr(0, colon);
-        port = rest.substr(colon + 1);
-    } else {
-        l.host_ = rest;
-    }
-    if (!port.empty()) {
-        auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), l.port_);
-        if (ec != std::errc() || p != port.data() + port.size() || l.port_ < 1 || l.port_ > 65535)
-            return fail("controller_url \"" + url + "\" has a bad port");
-    }
-    if (l.host_.empty() || l.host_.find('/') != std::string::npos) return fail("controller_url \"" + url + "\" has no host");
+    auto u = parse_https_url(c.controller_url);
+    if (!u) return fail("controller_url: " + u.error().message);
+    l.host_ = u->host;
+    l.port_ = u->port;
     l.ca_ = c.controller_ca;
     std::ifstream in(c.token_file, std::ios::binary);
     if (!in) return fail("cannot read the gateway credential " + c.token_file + " (made by `ztna-admin init --gateway ID`)");
@@ -107,31 +91,14 @@ Result<void> ControllerLink::stream_events(const std::function<void(const std::s
         }
     } clear{*active_};
     if (stop) return {};
-    std::string buf;
+    SseParser sse;
     bool too_big = false;
     auto r = c->Get("/v1/gateway/events", {{"Authorization", "Bearer " + token_}}, [&](const char* d, std::size_t n) {
-        buf.append(d, n);
-        if (buf.size() > (1u << 20)) {
-            too_big = true;
-            return false;
-        }
-        for (auto end = buf.find("\n\n"); end != std::string::npos; end = buf.find("\n\n")) {
-            const std::string frame = buf.substr(0, end);
-            buf.erase(0, end + 2);
-            std::string type, data;
-            std::size_t pos = 0;
-            while (pos < frame.size()) {
-                const auto nl = frame.find('\n', pos);
-                const std::string line = frame.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-                if (line.rfind("event: ", 0) == 0) type = line.substr(7);
-                else if (line.rfind("data: ", 0) == 0) data = line.substr(6);
-                pos = nl == std::string::npos ? frame.size() : nl + 1;
-            }
-            if (type.empty()) continue;
-            auto v = json::parse(data, {.max_bytes = 1u << 20, .max_depth = 16});
-            on_event(type, v ? *v : json::Value());
-        }
-        return !stop.load();
+        too_big = !sse.feed(std::string_view(d, n), [&](const SseEvent& e) {
+            auto v = json::parse(e.data, {.max_bytes = 1u << 20, .max_depth = 16});
+            on_event(e.type, v ? *v : json::Value());
+        });
+        return !too_big && !stop.load();
     });
     if (too_big) return fail("an event from the controller was larger than 1 MiB");
     if (stop) return {};

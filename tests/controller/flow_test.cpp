@@ -24,6 +24,7 @@
 #include "test_idp.h"
 #include "tokens.h"
 #include "flow_fixture.h"
+#include "ztna/sse.h"
 #include "policy.h"
 
 using namespace ztna;
@@ -49,27 +50,13 @@ public:
             cli.set_ca_cert_path(ca.c_str());
             cli.enable_server_certificate_verification(true);
             cli.set_read_timeout(30, 0);
-            std::string buf;
+            ztna::SseParser sse;
             cli.Get(path, {{"Authorization", "Bearer " + bearer}}, [&](const char* d, std::size_t n) {
-                buf.append(d, n);
-                for (auto end = buf.find("\n\n"); end != std::string::npos; end = buf.find("\n\n")) {
-                    const std::string frame = buf.substr(0, end);
-                    buf.erase(0, end + 2);
-                    std::string type, data;
-                    std::size_t pos = 0;
-                    while (pos < frame.size()) {
-                        auto nl = frame.find('\n', pos);
-                        const std::string line = frame.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-                        if (line.rfind("event: ", 0) == 0) type = line.substr(7);
-                        if (line.rfind("data: ", 0) == 0) data = line.substr(6);
-                        pos = nl == std::string::npos ? frame.size() : nl + 1;
-                    }
-                    if (!type.empty()) {
-                        std::lock_guard lock(mu_);
-                        events_.emplace_back(type, data);
-                        cv_.notify_all();
-                    }
-                }
+                sse.feed(std::string_view(d, n), [&](const ztna::SseEvent& e) {
+                    std::lock_guard lock(mu_);
+                    events_.emplace_back(e.type, e.data);
+                    cv_.notify_all();
+                });
                 return !stop_;
             });
             std::lock_guard lock(mu_);

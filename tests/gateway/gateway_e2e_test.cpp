@@ -119,17 +119,44 @@ bool wait_until(const std::function<bool()>& f, std::chrono::milliseconds limit)
     return f();
 }
 
+struct GatewayKeys {
+    std::string priv = sh_out("wg genkey");
+    std::string pub = sh_out("echo " + priv + " | wg pubkey");
+};
+
+// The example policy with this gateway's key (and optionally a shorter grant lifetime).
+std::string policy_for_gateway(const GatewayKeys& k, int grant_ttl_s = 120) {
+    std::string policy = policy_for("hr");
+    policy.replace(policy.find("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="), 44, k.pub);
+    policy.replace(policy.find("\"grant_ttl_s\": 120"), 18, "\"grant_ttl_s\": " + std::to_string(grant_ttl_s));
+    return policy;
+}
+
+// Writes gateway.json and starts the real ztna-gateway in the gateway namespace.
+void start_gateway(Net& n, const TestDir& files, const World& w, const GatewayKeys& k, int controller_port) {
+    REQUIRE(write_file(files / "gw.key", k.priv + "\n"));
+    const std::string gw_config = files / "gateway.json";
+    REQUIRE(write_file(gw_config, json::dump_pretty(json::Object{
+                                      {"gateway_id", "gw1"},
+                                      {"controller_url", "https://" + n.ctl_addr + ":" + std::to_string(controller_port)},
+                                      {"controller_ca", w.ctl_dir + "/ca.pem"},
+                                      {"token_file", w.ctl_dir + "/gateway-gw1.token"},
+                                      {"interface", n.wg_gw},
+                                      {"listen_port", 51820},
+                                      {"private_key_file", files / "gw.key"},
+                                      {"tunnel_address", "100.64.0.1/24"}})));
+    n.spawn({"ip", "netns", "exec", n.gw, std::string(ZTNA_BIN_DIR) + "/ztna-gateway", "--config", gw_config}, files / "gateway.log");
+}
+
 }  // namespace
 
 TEST_CASE("gateway e2e: a grant reaches its app's port and nothing else; disabling the user cuts it") {
     REQUIRE_MESSAGE(geteuid() == 0, "this test needs root (network namespaces)");
     Net n;
     TestDir files;
-    const std::string gw_key = sh_out("wg genkey");
-    const std::string gw_pub = sh_out("echo " + gw_key + " | wg pubkey");
-    REQUIRE(gw_pub.size() == 44);
-    std::string policy = policy_for("hr");
-    policy.replace(policy.find("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="), 44, gw_pub);
+    const GatewayKeys gk;
+    REQUIRE(gk.pub.size() == 44);
+    const std::string policy = policy_for_gateway(gk);
     World w(n.ctl_addr, policy);
 
     // The apps: "hr" on 10.20.0.10 ports 80 and 8080, "accounting" on 10.20.0.12:80.
@@ -139,18 +166,7 @@ TEST_CASE("gateway e2e: a grant reaches its app's port and nothing else; disabli
                 files / "app.log");
 
     // The gateway.
-    REQUIRE(write_file(files / "gw.key", gw_key + "\n"));
-    const std::string gw_config = files / "gateway.json";
-    REQUIRE(write_file(gw_config, json::dump_pretty(json::Object{
-                                      {"gateway_id", "gw1"},
-                                      {"controller_url", "https://" + n.ctl_addr + ":" + std::to_string(w.server->port())},
-                                      {"controller_ca", w.ctl_dir + "/ca.pem"},
-                                      {"token_file", w.ctl_dir + "/gateway-gw1.token"},
-                                      {"interface", n.wg_gw},
-                                      {"listen_port", 51820},
-                                      {"private_key_file", files / "gw.key"},
-                                      {"tunnel_address", "100.64.0.1/24"}})));
-    n.spawn({"ip", "netns", "exec", n.gw, std::string(ZTNA_BIN_DIR) + "/ztna-gateway", "--config", gw_config}, files / "gateway.log");
+    start_gateway(n, files, w, gk, w.server->port());
     REQUIRE_MESSAGE(wait_until([&] { return sh("ip -n " + n.gw + " link show " + n.wg_gw + " >/dev/null 2>&1") == 0; },
                                std::chrono::seconds(10)),
                     read_file(files / "gateway.log"));
@@ -171,7 +187,7 @@ TEST_CASE("gateway e2e: a grant reaches its app's port and nothing else; disabli
     REQUIRE(write_file(files / "lap.key", lap_key + "\n"));
     n.spawn({"ip", "netns", "exec", n.lap, std::string(ZTNA_BIN_DIR) + "/ztna-wg", "-f", n.wg_lap}, files / "lap.log");
     REQUIRE(wait_until([&] { return sh("ip -n " + n.lap + " link show " + n.wg_lap + " >/dev/null 2>&1") == 0; }, std::chrono::seconds(10)));
-    REQUIRE(sh("ip netns exec " + n.lap + " wg set " + n.wg_lap + " private-key " + files / "lap.key" + " peer " + gw_pub +
+    REQUIRE(sh("ip netns exec " + n.lap + " wg set " + n.wg_lap + " private-key " + files / "lap.key" + " peer " + gk.pub +
                " endpoint 10.99.0.2:51820 allowed-ips 10.20.0.10/32,10.20.0.12/32,100.64.0.1/32 persistent-keepalive 1") == 0);
     REQUIRE(sh("ip -n " + n.lap + " addr add " + tunnel_addr + " dev " + n.wg_lap + " && ip -n " + n.lap + " link set " + n.wg_lap +
                " up && ip -n " + n.lap + " route add 10.20.0.0/24 dev " + n.wg_lap + " && ip -n " + n.lap + " route add 100.64.0.1/32 dev " +
@@ -211,24 +227,9 @@ TEST_CASE("gateway e2e: with the controller gone, a grant still ends at its expi
     REQUIRE_MESSAGE(geteuid() == 0, "this test needs root (network namespaces)");
     Net n;
     TestDir files;
-    const std::string gw_key = sh_out("wg genkey");
-    const std::string gw_pub = sh_out("echo " + gw_key + " | wg pubkey");
-    std::string policy = policy_for("hr");
-    policy.replace(policy.find("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="), 44, gw_pub);
-    policy.replace(policy.find("\"grant_ttl_s\": 120"), 18, "\"grant_ttl_s\": 30");
-    World w(n.ctl_addr, policy);
-    REQUIRE(write_file(files / "gw.key", gw_key + "\n"));
-    const std::string gw_config = files / "gateway.json";
-    REQUIRE(write_file(gw_config, json::dump_pretty(json::Object{
-                                      {"gateway_id", "gw1"},
-                                      {"controller_url", "https://" + n.ctl_addr + ":" + std::to_string(w.server->port())},
-                                      {"controller_ca", w.ctl_dir + "/ca.pem"},
-                                      {"token_file", w.ctl_dir + "/gateway-gw1.token"},
-                                      {"interface", n.wg_gw},
-                                      {"listen_port", 51820},
-                                      {"private_key_file", files / "gw.key"},
-                                      {"tunnel_address", "100.64.0.1/24"}})));
-    n.spawn({"ip", "netns", "exec", n.gw, std::string(ZTNA_BIN_DIR) + "/ztna-gateway", "--config", gw_config}, files / "gateway.log");
+    const GatewayKeys gk;
+    World w(n.ctl_addr, policy_for_gateway(gk, 30));
+    start_gateway(n, files, w, gk, w.server->port());
     Agent a(w);
     a.enroll();
     REQUIRE(a.sign_in({"hr"}).first == 201);
@@ -253,24 +254,10 @@ TEST_CASE("gateway e2e: a controller restart keeps the grant on the gateway, whi
     REQUIRE_MESSAGE(geteuid() == 0, "this test needs root (network namespaces)");
     Net n;
     TestDir files;
-    const std::string gw_key = sh_out("wg genkey");
-    const std::string gw_pub = sh_out("echo " + gw_key + " | wg pubkey");
-    std::string policy = policy_for("hr");
-    policy.replace(policy.find("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="), 44, gw_pub);
-    World w(n.ctl_addr, policy);
+    const GatewayKeys gk;
+    World w(n.ctl_addr, policy_for_gateway(gk));
     const int port = w.server->port();
-    REQUIRE(write_file(files / "gw.key", gw_key + "\n"));
-    const std::string gw_config = files / "gateway.json";
-    REQUIRE(write_file(gw_config, json::dump_pretty(json::Object{
-                                      {"gateway_id", "gw1"},
-                                      {"controller_url", "https://" + n.ctl_addr + ":" + std::to_string(port)},
-                                      {"controller_ca", w.ctl_dir + "/ca.pem"},
-                                      {"token_file", w.ctl_dir + "/gateway-gw1.token"},
-                                      {"interface", n.wg_gw},
-                                      {"listen_port", 51820},
-                                      {"private_key_file", files / "gw.key"},
-                                      {"tunnel_address", "100.64.0.1/24"}})));
-    n.spawn({"ip", "netns", "exec", n.gw, std::string(ZTNA_BIN_DIR) + "/ztna-gateway", "--config", gw_config}, files / "gateway.log");
+    start_gateway(n, files, w, gk, port);
     Agent a(w);
     a.enroll();
     REQUIRE(a.sign_in({"hr"}).first == 201);
