@@ -27,7 +27,7 @@
 #include "enforcer.h"
 #include "gateway_config.h"
 #include "grant_set.h"
-#include "run.h"
+#include "ztna/run_tool.h"
 #include "uapi_server.h"
 
 using namespace ztna;

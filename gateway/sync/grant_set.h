@@ -9,30 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "ztna/grant.h"
 #include "ztna/json.h"
 #include "ztna/result.h"
 
 namespace ztna::gateway {
 
-struct PortRule {
-    std::string protocol;  // tcp, udp, icmp
-    int first = 0, last = 0;
-};
-
-struct GatewayGrant {
-    std::string id;
-    std::string app;
-    std::string user, device_id;
-    std::string agent_public_key;  // base64
-    std::string tunnel_address;    // "100.64.0.2/32": the only source this peer may use
-    std::vector<std::string> addresses;  // the app's prefixes: the only destinations
-    std::vector<PortRule> ports;
-    std::int64_t expires_at = 0;
-};
-
-// Parses one grant of the protocol (docs/protocol.md, "Grants"), strictly:
-// a grant that cannot be enforced exactly is refused, never widened.
-Result<GatewayGrant> parse_grant(const json::Value& v);
+using PortRule = ztna::PortRule;
+using GatewayGrant = ztna::Grant;
+using ztna::parse_grant;
 
 class GrantSet {
 public:

@@ -148,3 +148,69 @@ TEST_CASE("two devices in one process: handshake, packets both ways, counters, s
     a.send(ipv4("10.0.0.1", "10.0.0.2", 500, 0x22));
     CHECK(b.receive(500).empty());
 }
+
+TEST_CASE("peers with their own local keys: two for one remote key, handshakes started by either side") {
+    // a plays the agent: two grants towards the same gateway b (two peers, one remote key,
+    // two local keys), and c, an ordinary peer of a's interface key.
+    Node a("dtpa"), b("dtpb"), c("dtpc");
+    SystemRng rng;
+    const Key k1 = generate_private_key(rng), k2 = generate_private_key(rng);
+    const PublicKey p1 = public_key_of(k1), p2 = public_key_of(k2);
+    const auto own = [&](const Key& k, const char* allowed) {
+        Device::OwnKeyPeer o;
+        o.local_private = k;
+        o.remote = b.pub;
+        o.endpoint = *parse_endpoint("127.0.0.1:" + std::to_string(b.port));
+        o.allowed_ips = {*parse_prefix(allowed)};
+        return a.dev->add_own_key_peer(o);
+    };
+    auto id1 = own(k1, "10.0.0.2/32");
+    auto id2 = own(k2, "10.0.0.4/32");
+    REQUIRE(id1);
+    REQUIRE(id2);
+    CHECK(!own(k1, "10.0.0.5/32"));  // the same pair twice
+    a.add_peer(c, "10.0.0.3/32");
+    // b knows a by the two grant keys (as the gateway does), c by a's interface key.
+    for (const auto& [pk, src] : {std::pair{p1, "10.0.0.1/32"}, std::pair{p2, "10.0.0.11/32"}})
+        REQUIRE(b.uapi("set=1\npublic_key=" + to_hex(pk) + "\nendpoint=127.0.0.1:" + std::to_string(a.port) + "\nallowed_ip=" + src) ==
+                "errno=0\n\n");
+    c.add_peer(a, "10.0.0.1/32");
+    a.dev->start();
+    b.dev->start();
+    c.dev->start();
+
+    // a -> b through each grant's peer (a initiates with each grant key), and b answers.
+    const auto q1 = ipv4("10.0.0.1", "10.0.0.2", 300, 0x31);
+    a.send(q1);
+    CHECK(b.receive() == q1);
+    const auto q2 = ipv4("10.0.0.11", "10.0.0.4", 300, 0x32);
+    a.send(q2);
+    CHECK(b.receive() == q2);
+    const auto r2 = ipv4("10.0.0.4", "10.0.0.11", 200, 0x33);
+    b.send(r2);
+    CHECK(a.receive() == r2);
+    // c -> a: towards the interface's key, unaffected.
+    const auto q3 = ipv4("10.0.0.3", "10.0.0.1", 200, 0x34);
+    c.send(q3);
+    CHECK(a.receive() == q3);
+    const std::string shown = a.uapi("get=1");
+    CHECK(shown.find("public_key=" + to_hex(b.pub)) != std::string::npos);
+    CHECK(shown.find(to_hex(k1.span())) == std::string::npos);  // a grant's private key is never shown
+
+    // b starts a fresh handshake towards grant key 2: a's responder must find that peer.
+    REQUIRE(b.uapi("set=1\npublic_key=" + to_hex(p2) + "\nremove=true") == "errno=0\n\n");
+    REQUIRE(b.uapi("set=1\npublic_key=" + to_hex(p2) + "\nendpoint=127.0.0.1:" + std::to_string(a.port) +
+                   "\nallowed_ip=10.0.0.11/32") == "errno=0\n\n");
+    const auto r3 = ipv4("10.0.0.4", "10.0.0.11", 250, 0x35);
+    b.send(r3);
+    CHECK(a.receive() == r3);
+    CHECK(a.dev->counters().bad_source.load() == 0);
+
+    // Removing grant 1 leaves grant 2 working.
+    a.dev->remove_own_key_peer(*id1);
+    a.send(ipv4("10.0.0.1", "10.0.0.2", 300, 0x36));
+    CHECK(b.receive(500).empty());
+    const auto q4 = ipv4("10.0.0.11", "10.0.0.4", 300, 0x37);
+    a.send(q4);
+    CHECK(b.receive() == q4);
+}

@@ -11,15 +11,17 @@ Received receive_datagram(Responder& responder, PeerLookup& peers, std::span<con
         return {TunnResult::drop(DropReason::Malformed), nullptr};
     }
     if (auto* init = std::get_if<InitiationMsg>(&msg)) {
-        TunnResult gate = responder.admit(msg, src, out, env);
+        const StaticIdentity* to = nullptr;
+        TunnResult gate = responder.admit(msg, src, out, env, &to);
         if (gate.op != Op::Done) return {gate, nullptr};
         HandshakeError err{};
-        auto consumed = responder.consume(*init, err);
+        auto consumed = responder.consume(*init, err, to);
         if (!consumed) {
             responder.count(DropReason::BadHandshake);
             return {TunnResult::drop(DropReason::BadHandshake), nullptr};
         }
-        Peer* p = peers.by_public_key(consumed->remote_static);
+        // The peer must use the identity the initiation was addressed to.
+        Peer* p = to ? peers.by_public_key_for(consumed->remote_static, *to) : peers.by_public_key(consumed->remote_static);
         if (!p) {
             responder.count(DropReason::UnknownPeer);
             return {TunnResult::drop(DropReason::UnknownPeer), nullptr};

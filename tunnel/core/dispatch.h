@@ -12,6 +12,12 @@ class PeerLookup {
 public:
     virtual ~PeerLookup() = default;
     virtual Peer* by_public_key(const PublicKey& key) = 0;
+    // The peer with this remote key that uses the local identity `to` (a
+    // device may hold several peers of one remote key, each with its own local key).
+    virtual Peer* by_public_key_for(const PublicKey& key, const StaticIdentity& to) {
+        Peer* p = by_public_key(key);
+        return p && (!p->identity() || p->identity()->public_key == to.public_key) ? p : nullptr;
+    }
     virtual Peer* by_index(std::uint32_t receiver_index) = 0;
 };
 

@@ -45,6 +45,7 @@ public:
     const PublicKey& remote_public() const { return remote_; }
     // A new local identity invalidates every session and handshake.
     void set_identity(std::shared_ptr<const StaticIdentity> local);
+    const StaticIdentity* identity() const { return local_.get(); }
     void set_preshared_key(const Key& psk) { psk_ = psk; }
     const Key& preshared_key() const { return psk_; }
     void set_persistent_keepalive(Duration interval, Duration now);

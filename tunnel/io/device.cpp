@@ -185,13 +185,14 @@ void Device::encrypt_loop() {
 
 namespace {
 // Finds peers for receive_datagram and keeps the found one locked until destroyed.
-template <typename Entry, typename ByKey, typename ById>
+template <typename Entry, typename ByKey, typename ById, typename OwnKey>
 struct LockingLookup final : PeerLookup {
     ByKey& by_key;
     ById& by_id;
+    OwnKey& own;
     std::unique_lock<std::mutex> held;
     Entry* entry = nullptr;
-    LockingLookup(ByKey& k, ById& i) : by_key(k), by_id(i) {}
+    LockingLookup(ByKey& k, ById& i, OwnKey& o) : by_key(k), by_id(i), own(o) {}
     Peer* take(Entry* e) {
         entry = e;
         held = std::unique_lock(e->mu);
@@ -200,6 +201,19 @@ struct LockingLookup final : PeerLookup {
     Peer* by_public_key(const PublicKey& k) override {
         auto it = by_key.find(k);
         return it == by_key.end() ? nullptr : take(it->second.get());
+    }
+    Peer* by_public_key_for(const PublicKey& k, const StaticIdentity& to) override {
+        auto range = own.equal_range(k);
+        for (auto it = range.first; it != range.second; ++it)
+            if (it->second->own_identity->public_key == to.public_key) return take(it->second.get());
+        auto it = by_key.find(k);
+        if (it == by_key.end()) return nullptr;
+        // Peers of the interface's identity are locked before their identity is read.
+        Peer* p = take(it->second.get());
+        if (p->identity() && p->identity()->public_key == to.public_key) return p;
+        entry = nullptr;
+        held.unlock();
+        return nullptr;
     }
     Peer* by_index(std::uint32_t idx) override {
         auto it = by_id.find(Peer::index_base_of(idx));
@@ -330,7 +344,7 @@ void Device::receive_one(std::uint8_t* dgram, std::size_t len, const Endpoint& s
     std::uint8_t srcb[18];
     const std::size_t srcn = source_bytes(src, srcb);
     std::lock_guard rl(responder_mu_);
-    LockingLookup<PeerEntry, decltype(by_key_), decltype(by_id_)> lookup(by_key_, by_id_);
+    LockingLookup<PeerEntry, decltype(by_key_), decltype(by_id_), decltype(own_key_)> lookup(by_key_, by_id_, own_key_);
     const Received r = receive_datagram(*responder_, lookup, {dgram, len}, {srcb, srcn}, ctx.hs_out, e);
     e.under_load = false;
     if (lookup.entry && r.result.authenticated && lookup.entry->endpoint != src) set_endpoint(*lookup.entry, src);

@@ -58,11 +58,32 @@ public:
 
     const DeviceCounters& counters() const { return counters_; }
 
+    // A peer with its own local key instead of the interface's: the agent's
+    // per-grant keys, so each grant is its own WireGuard identity at the
+    // gateway, even when several grants share one gateway (one remote key).
+    // Outside the UAPI's set side (wg cannot change them); `wg show` lists them.
+    struct OwnKeyPeer {
+        Key local_private;
+        PublicKey remote{};
+        Endpoint endpoint;
+        std::vector<IpPrefix> allowed_ips;
+        std::uint16_t persistent_keepalive_s = 0;
+    };
+    // Returns the peer's id, for remove_own_key_peer.
+    Result<std::uint32_t> add_own_key_peer(const OwnKeyPeer& p);
+    void remove_own_key_peer(std::uint32_t id);
+    struct PeerCounters {
+        std::int64_t last_handshake_sec = 0;
+        std::uint64_t rx_bytes = 0, tx_bytes = 0;
+    };
+    std::optional<PeerCounters> peer_counters(std::uint32_t id);
+
 private:
     struct PeerEntry {
         std::mutex mu;
         std::atomic<std::uint64_t> tx_sent{0};  // datagram bytes the socket accepted (what wg shows)
         std::unique_ptr<Peer> peer;
+        std::shared_ptr<const StaticIdentity> own_identity;  // set_peer_identity; null: the interface's
         std::optional<Endpoint> endpoint;
         SockAddr dest;
         std::uint32_t id = 0;
@@ -84,6 +105,7 @@ private:
     bool send_raw(const SockAddr& to, const std::uint8_t* data, std::size_t n);
     void wake();
     std::uint32_t new_peer_id(Rng& rng);
+    void refresh_extra_identities();  // config_mu_ held exclusively
 
     std::unique_ptr<Tun> tun_;
     std::shared_ptr<UdpSocket> sock_;  // replaced on listen_port change; readers hold a copy
@@ -93,7 +115,8 @@ private:
     std::shared_ptr<const StaticIdentity> identity_;
     std::unique_ptr<Responder> responder_;
     std::mutex responder_mu_;
-    std::map<PublicKey, std::shared_ptr<PeerEntry>> by_key_;
+    std::map<PublicKey, std::shared_ptr<PeerEntry>> by_key_;             // the interface's identity (UAPI)
+    std::multimap<PublicKey, std::shared_ptr<PeerEntry>> own_key_;       // add_own_key_peer
     std::unordered_map<std::uint32_t, std::shared_ptr<PeerEntry>> by_id_;
     AllowedIps allowed_;
     std::atomic<int> mtu_{1420};

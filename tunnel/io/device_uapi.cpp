@@ -69,13 +69,22 @@ Result<void> Device::apply(const UapiSet& set, int& err) {
         }
         for (auto& [id, pe] : by_id_) {
             std::lock_guard pl(pe->mu);
-            pe->peer->set_identity(identity_);
+            if (!pe->own_identity) pe->peer->set_identity(identity_);
+        }
+        if (!identity_) {  // no interface key: peers with their own keys cannot be answered either
+            for (auto& [key, pe] : own_key_) {
+                allowed_.remove_peer(pe->id);
+                by_id_.erase(pe->id);
+            }
+            own_key_.clear();
         }
     }
-    if (set.replace_peers) {
+    if (set.replace_peers) {  // the UAPI's peers; peers with their own keys are not the UAPI's
+        for (auto& [key, pe] : by_key_) {
+            allowed_.remove_peer(pe->id);
+            by_id_.erase(pe->id);
+        }
         by_key_.clear();
-        by_id_.clear();
-        allowed_.clear();
     }
     for (const UapiPeerSet& ps : set.peers) {
         if (identity_ && ps.public_key == identity_->public_key) continue;
@@ -113,7 +122,71 @@ Result<void> Device::apply(const UapiSet& set, int& err) {
             }
         }
     }
+    refresh_extra_identities();
     return {};
+}
+
+void Device::refresh_extra_identities() {
+    if (!responder_) return;
+    std::vector<std::shared_ptr<const StaticIdentity>> extra;
+    for (auto& [id, pe] : by_id_)
+        if (pe->own_identity) extra.push_back(pe->own_identity);
+    std::lock_guard rl(responder_mu_);
+    responder_->set_extra_identities(extra);
+}
+
+Result<std::uint32_t> Device::add_own_key_peer(const OwnKeyPeer& p) {
+    SystemRng rng;
+    std::unique_lock lk(config_mu_);
+    if (!responder_) return fail("set a private key on " + name() + " before adding peers with their own keys");
+    auto own = std::make_shared<const StaticIdentity>(StaticIdentity::from_private(p.local_private));
+    if (own->public_key == identity_->public_key) return fail("a peer's own key must differ from the interface's key");
+    auto range = own_key_.equal_range(p.remote);
+    for (auto it = range.first; it != range.second; ++it)
+        if (it->second->own_identity->public_key == own->public_key) return fail("this peer already exists with this local key");
+    Env e = env(rng);
+    auto pe = std::make_shared<PeerEntry>();
+    pe->id = new_peer_id(rng);
+    pe->own_identity = own;
+    pe->peer = std::make_unique<Peer>(own, p.remote, Key{}, pe->id);
+    pe->peer->set_mtu(std::size_t(mtu_.load()));
+    by_id_[pe->id] = pe;
+    own_key_.emplace(p.remote, pe);
+    std::lock_guard pl(pe->mu);
+    set_endpoint(*pe, p.endpoint);
+    for (const auto& prefix : p.allowed_ips) allowed_.insert(prefix, pe->id);
+    refresh_extra_identities();
+    if (p.persistent_keepalive_s > 0) {
+        std::vector<std::uint8_t> buf(512);
+        pe->peer->set_persistent_keepalive(std::chrono::seconds(p.persistent_keepalive_s), e.now);
+        const TunnResult r = pe->peer->send_keepalive(buf, e);
+        if (r.op == Op::WriteToNetwork) send_to(*pe, buf.data(), r.size);
+    }
+    return pe->id;
+}
+
+void Device::remove_own_key_peer(std::uint32_t id) {
+    std::unique_lock lk(config_mu_);
+    auto it = by_id_.find(id);
+    if (it == by_id_.end() || !it->second->own_identity) return;
+    for (auto k = own_key_.begin(); k != own_key_.end(); ++k)
+        if (k->second == it->second) {
+            own_key_.erase(k);
+            break;
+        }
+    allowed_.remove_peer(id);
+    by_id_.erase(it);
+    refresh_extra_identities();
+}
+
+std::optional<Device::PeerCounters> Device::peer_counters(std::uint32_t id) {
+    std::shared_lock lk(config_mu_);
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return std::nullopt;
+    std::lock_guard pl(it->second->mu);
+    const auto& st = it->second->peer->stats();
+    return PeerCounters{std::int64_t(st.last_handshake.count() / 1'000'000'000), st.rx_bytes,
+                        it->second->tx_sent.load(std::memory_order_relaxed)};
 }
 
 UapiDeviceGet Device::snapshot() {
@@ -123,7 +196,9 @@ UapiDeviceGet Device::snapshot() {
     auto sock = std::atomic_load(&sock_);
     d.listen_port = sock ? sock->port() : 0;
     d.fwmark = fwmark_;
-    for (auto& [key, pe] : by_key_) {
+    std::vector<std::pair<PublicKey, std::shared_ptr<PeerEntry>>> all(by_key_.begin(), by_key_.end());
+    all.insert(all.end(), own_key_.begin(), own_key_.end());
+    for (auto& [key, pe] : all) {
         std::lock_guard pl(pe->mu);
         UapiPeerGet p;
         p.public_key = key;

@@ -7,7 +7,7 @@
 
 #include "ztna/result.h"
 
-namespace ztna::gateway {
+namespace ztna {
 
 struct RunResult {
     int status = -1;  // exit status, or 128 + signal
@@ -19,4 +19,4 @@ Result<RunResult> run_tool(const std::vector<std::string>& argv, const std::stri
 // Runs it and turns a non-zero exit into an error that quotes its stderr.
 Result<void> run_ok(const std::vector<std::string>& argv, const std::string& stdin_text = {});
 
-}  // namespace ztna::gateway
+}  // namespace ztna

@@ -9,9 +9,9 @@
 #include <chrono>
 #include <cstring>
 
-#include "run.h"
+#include "ztna/run_tool.h"
 
-namespace ztna::gateway {
+namespace ztna {
 
 Result<RunResult> run_tool(const std::vector<std::string>& argv, const std::string& stdin_text, int timeout_ms) {
     if (argv.empty()) return fail("run_tool: no program");
@@ -116,4 +116,4 @@ Result<void> run_ok(const std::vector<std::string>& argv, const std::string& std
     return {};
 }
 
-}  // namespace ztna::gateway
+}  // namespace ztna
