@@ -9,11 +9,15 @@ ZTNA_APT_PACKAGES=(
   # the controller's store and HTTPS (SQLite, cpp-httplib); Qt for the tray (a later issue)
   libsqlite3-dev qt6-base-dev libcpp-httplib-dev
   # the real peers and the tools tests use
-  wireguard-go wireguard-tools iproute2 iputils-ping iperf3 netcat-openbsd procps kmod python3 curl nftables
+  wireguard-go wireguard-tools iproute2 iputils-ping iperf3 netcat-openbsd procps kmod python3 curl nftables openssl
 )
 
 ztna_install_deps() {
   local missing=() p
+  # Node.js and npm run the demo's identity provider (oidc-provider, pinned by
+  # scripts/lib/idp/package-lock.json); machines that already have them keep theirs.
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   for p in "${ZTNA_APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
