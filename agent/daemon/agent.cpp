@@ -125,17 +125,20 @@ void Agent::run(const std::atomic<bool>& stop) {
                     if (notify) notify("session_ending", json::Object{{"expires_at", expires}});
                 }
                 if (!events_thread_.joinable()) start_events();
-                bool due;
+                bool due, asked;
                 {
                     std::lock_guard lock(mu_);
-                    due = (refresh_requested_ && now >= next_refresh_retry_) || now >= next_posture_;
+                    asked = refresh_requested_ && now >= next_refresh_retry_;
+                    due = asked || now >= next_posture_;
                 }
-                if (due) refresh_access("scheduled");
+                if (due) refresh_access(asked ? "the controller or the user asked" : "every posture_interval_s");
                 maintain_grants();
+                tunnels_.nudge_new(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now().time_since_epoch()).count());
             }
         } else {
             if (events_thread_.joinable()) stop_events();
-            if (now >= next_posture_ && phase != "starting") refresh_access("scheduled");
+            if (now >= next_posture_ && phase != "starting") refresh_access("every posture_interval_s");
         }
         std::unique_lock lock(mu_);
         cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return !events_.empty() || stop.load(); });

@@ -227,6 +227,14 @@ Result<json::Value> IpcClient::call(const std::string& method, const json::Value
     const Deadline deadline = Clock::now() + timeout_;
     if (!valid_name(method)) return fail("bad_request", "`" + method + "` is not a valid method name");
     if (!params.is_object()) return fail("bad_request", "the params of `" + method + "` must be a JSON object");
+    auto r = call_once(method, params, deadline);
+    // Closed for idleness just as the request went out: the daemon closes
+    // only connections it has read no complete frame from, so it did not run.
+    if (!r && r.error().code == "idle" && !subscribed_) r = call_once(method, params, deadline);
+    return r;
+}
+
+Result<json::Value> IpcClient::call_once(const std::string& method, const json::Value& params, Deadline deadline) {
     if (peer_closed()) {
         if (subscribed_) return disconnected("end of stream; subscribe again after reconnecting");
         if (auto r = open(deadline); !r) return Unexpected<Error>{r.error()};

@@ -24,8 +24,9 @@ public:
 
     // Sends one request and waits for its answer. A server error comes back as
     // Error{code = the server's code, message = its message and remediation}.
-    // If the daemon closed an idle, unsubscribed connection, call() reconnects
-    // once before sending (nothing was sent, so nothing runs twice).
+    // If the daemon closed this connection for being idle (unsubscribed),
+    // call() reconnects once and sends again: the daemon had not read the
+    // request, so nothing runs twice.
     Result<json::Value> call(const std::string& method, const json::Value& params = json::Object{});
 
     // The next event pushed by the daemon (after call("subscribe")), queued
@@ -59,6 +60,7 @@ private:
     IpcClient(std::string path, std::chrono::milliseconds timeout) : path_(std::move(path)), timeout_(timeout) {}
 
     Result<void> open(Deadline deadline);
+    Result<json::Value> call_once(const std::string& method, const json::Value& params, Deadline deadline);
     Result<ServerMessage> read_message(Deadline deadline, const std::string& timeout_message);
     Result<void> send_all(const std::string& bytes, Deadline deadline, const std::string& timeout_message);
     bool peer_closed();

@@ -267,6 +267,7 @@ struct IpcServer::State {
                 ::close(fd);
                 continue;
             }
+            if (clients.size() >= opt.max_clients) reap_hung_up();
             if (clients.size() >= opt.max_clients) {
                 const std::string frame =
                     encode(ConnectionError{{"busy",
@@ -288,6 +289,18 @@ struct IpcServer::State {
             c->tokens = double(std::max(opt.max_requests_per_second, 0));
             clients.push_back(std::move(c));
         }
+    }
+
+    // Before refusing a newcomer for want of room, drops the clients that
+    // are already gone (their hang-up may not have been seen by poll() yet:
+    // they closed while this thread was accepting).
+    void reap_hung_up() {
+        std::vector<pollfd> fds;
+        for (auto& c : clients) fds.push_back({c->fd, 0, 0});  // POLLHUP and POLLERR are always reported
+        if (::poll(fds.data(), fds.size(), 0) <= 0) return;
+        for (std::size_t i = 0; i < fds.size(); ++i)
+            if (fds[i].revents & (POLLHUP | POLLERR)) close_client(*clients[i], "hung up");
+        std::erase_if(clients, [](const std::unique_ptr<Client>& c) { return c->fd < 0; });
     }
 
     // --- output ------------------------------------------------------------
@@ -368,6 +381,9 @@ struct IpcServer::State {
             close_client(c, "closed by the client");
             return;
         }
+        // A subscriber that was quietly waiting starts its idle clock when it
+        // begins a frame, not at its last complete one.
+        const bool was_exempt = !deadline(c);
         std::string_view in(rbuf.data(), std::size_t(n));
         while (!in.empty() && c.fd >= 0) {
             const auto step = c.reader.feed(in);
@@ -382,6 +398,7 @@ struct IpcServer::State {
                 return;
             }
         }
+        if (was_exempt && c.fd >= 0 && deadline(c)) c.last_frame = now();
     }
 
     void on_frame(Client& c, const std::string& frame) {

@@ -50,6 +50,10 @@ public:
     void close_all();
     std::vector<std::string> open_ids();
     std::map<std::string, TunnelStats> stats();  // by grant id
+    // New tunnels whose first handshake has not completed get a fresh initiation
+    // (at most once a second, for their first 10 s): the gateway may add its
+    // peer a moment after our first initiation. Call about every 250 ms.
+    void nudge_new(std::int64_t now_ms);
     const std::string& name() const { return ifname_; }
     bool dead() const;
 
@@ -59,6 +63,7 @@ private:
         Grant grant;
         std::uint32_t peer_id = 0;
         std::string public_b64;
+        std::int64_t opened_ms = -1, nudged_ms = 0;
     };
     Result<void> apply_rules();
     void remove_routes(const Open& o);

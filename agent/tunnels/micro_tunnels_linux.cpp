@@ -168,6 +168,22 @@ std::vector<std::string> MicroTunnels::open_ids() {
     return ids;
 }
 
+void MicroTunnels::nudge_new(std::int64_t now_ms) {
+    std::lock_guard lock(mu_);
+    for (auto& [id, o] : open_) {
+        if (o.opened_ms < 0) o.opened_ms = now_ms;
+        if (now_ms - o.opened_ms > 10000 || now_ms - o.nudged_ms < 1000) continue;
+        auto c = dev_->peer_counters(o.peer_id);
+        if (!c || c->last_handshake_sec > 0) continue;
+        if (o.nudged_ms == 0) {  // the first initiation went out when the peer was added
+            o.nudged_ms = now_ms;
+            continue;
+        }
+        o.nudged_ms = now_ms;
+        dev_->force_handshake(o.peer_id);
+    }
+}
+
 std::map<std::string, TunnelStats> MicroTunnels::stats() {
     std::lock_guard lock(mu_);
     std::map<std::string, TunnelStats> out;

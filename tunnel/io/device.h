@@ -77,6 +77,10 @@ public:
         std::uint64_t rx_bytes = 0, tx_bytes = 0;
     };
     std::optional<PeerCounters> peer_counters(std::uint32_t id);
+    // Sends a fresh handshake initiation to a peer with its own key now, instead
+    // of after the 5 s retransmission timeout: for a new grant whose gateway may
+    // have added its side a moment after our first initiation arrived.
+    void force_handshake(std::uint32_t id);
 
 private:
     struct PeerEntry {

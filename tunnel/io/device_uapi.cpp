@@ -189,6 +189,18 @@ std::optional<Device::PeerCounters> Device::peer_counters(std::uint32_t id) {
                         it->second->tx_sent.load(std::memory_order_relaxed)};
 }
 
+void Device::force_handshake(std::uint32_t id) {
+    SystemRng rng;
+    std::shared_lock lk(config_mu_);
+    auto it = by_id_.find(id);
+    if (it == by_id_.end() || !it->second->own_identity) return;
+    Env e = env(rng);
+    std::vector<std::uint8_t> buf(512);
+    std::lock_guard pl(it->second->mu);
+    const TunnResult r = it->second->peer->force_handshake(buf, e);
+    if (r.op == Op::WriteToNetwork) send_to(*it->second, buf.data(), r.size);
+}
+
 UapiDeviceGet Device::snapshot() {
     std::shared_lock lk(config_mu_);
     UapiDeviceGet d;

@@ -243,8 +243,16 @@ struct Fixture {
         return false;
     }
 
+    std::string all_logs() {
+        std::lock_guard lock(mu);
+        std::string all;
+        for (const auto& l : logs) all += l + "\n";
+        return all;
+    }
+
     IpcClient client() {
         auto c = IpcClient::connect(path, kWait);
+        if (!c) MESSAGE(all_logs());
         REQUIRE_MESSAGE(c.has_value(), (c ? "" : c.error().message));
         return std::move(*c);
     }
@@ -723,6 +731,27 @@ TEST_CASE("hostile: half a frame then silence; idle connections close, subscribe
     // The good client's idle connection was closed too; call() reconnects.
     auto again = good.call("status");
     CHECK_MESSAGE(again.has_value(), (again ? "" : again.error().message));
+}
+
+TEST_CASE("a subscriber quiet for long may still send a request in two pieces") {
+    Fixture f;
+    Raw r(f.path);
+    r.hello();
+    REQUIRE(r.send(encode(Request{1, "subscribe"})));
+    REQUIRE(r.frame());
+    f.clock.advance(60s);
+    f.server->broadcast("tick", json::Object{});
+    const auto ev = r.frame();  // the server has run since the clock moved
+    REQUIRE(ev);
+    CHECK(*J(*ev).string_at("event") == "tick");
+    const std::string req = encode(Request{2, "status"});
+    REQUIRE(r.send(req.substr(0, 10)));
+    f.server->broadcast("tick", json::Object{});
+    REQUIRE(r.frame());  // mostly, the first piece has been read alone by now
+    REQUIRE(r.send(req.substr(10)));
+    const auto answer = r.frame();
+    REQUIRE(answer);
+    CHECK(J(*answer).find("result"));
 }
 
 TEST_CASE("hostile: more than 64 requests a second on one connection get busy") {

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The agent when things break (issue 5's "breaks things by hand"), on the same
+# small company as scripts/demo (scripts/lib/company.sh), with real parts:
+#   1. a restart of ztna-agentd restores access without a new sign-in;
+#   2. hostile IPC clients (garbage, a huge frame, a flood) do not stall it; a
+#      non-root caller may read status but not log out; `wg set` is refused;
+#   3. the controller goes away: grants live until they expire, then access is
+#      closed; the controller comes back and access returns;
+#   4. a corrupt database is moved aside and rebuilt: the device is still
+#      enrolled, the user signs in again, access returns;
+#   5. logout closes every micro-tunnel.
+# Exits 0 only when every check held; cleans up whatever happens.
+set -uo pipefail
+cd "$(dirname "$0")/../../.."
+root=$(pwd)
+source scripts/lib/company.sh
+[[ $(id -u) -eq 0 ]] || { echo "$0: needs root (network namespaces)" >&2; exit 1; }
+keep=${KEEP:-0}
+company_init 240
+(cd scripts/lib/idp && { [[ -d node_modules/oidc-provider ]] || npm ci --silent --no-audit --no-fund >/dev/null; }) || { echo "npm ci failed" >&2; exit 1; }
+# Short grants (30 s, the shortest a policy allows), so expiry with the controller gone is seen within the test.
+company_up 30 || exit 1
+laptop_up || exit 1
+agent_start || { bad "ztna-agentd did not start"; cat "$T/agentd.log"; exit 1; }
+wait_for 20 phase_is signed_out || { bad "no enrollment"; cat "$T/agentd.log"; exit 1; }
+laptop_login alice alice-pw || exit 1
+hr_ok() { in_lap curl -sf --max-time 1 http://10.20.0.10/ >/dev/null; }
+wait_for 15 hr_ok && ok "signed in; hr answers" || { bad "hr does not answer after sign-in"; exit 1; }
+
+step "1. Restart of the agent"
+agent_stop
+hr_ok && bad "hr still answers with the agent stopped (the tunnel should be gone)" || ok "agent stopped: hr unreachable (fail closed)"
+[[ -z $(in_lap ip link show "$agent_if" 2>/dev/null) ]] && ok "its interface is gone" || bad "$agent_if is still there"
+agent_start
+t0=$(date +%s%N)
+wait_for 20 hr_ok && ok "restarted: hr answers again after $(ms_since "$t0") ms, with no new sign-in (phase $(phase))" \
+  || bad "access did not come back after the restart"
+
+step "2. Hostile local clients"
+python3 - "$ZTNA_SOCKET" <<'PY'
+import socket, sys, os
+path = sys.argv[1]
+conns = []
+for i in range(50):  # a flood of connections that say nothing
+    s = socket.socket(socket.AF_UNIX); s.connect(path); conns.append(s)
+g = socket.socket(socket.AF_UNIX); g.connect(path); g.sendall(os.urandom(4096) + b"\n" * 3)
+h = socket.socket(socket.AF_UNIX); h.connect(path)
+try:
+    h.sendall(b"x" * (2 << 20))  # a 2 MiB frame with no newline
+except OSError:
+    pass
+for s in conns: s.close()
+PY
+ctl status >/dev/null && ok "after 50 idle connections, binary garbage and a 2 MiB frame, ztnactl status still answers" \
+  || bad "the daemon stopped answering after hostile clients"
+out=$(in_lap setpriv --reuid 65534 --regid 65534 --clear-groups "$bin/ztnactl" logout 2>&1); rc=$?
+[[ $rc -eq 4 ]] && ok "uid 65534 may not log out: $out" || bad "an unprivileged logout was not refused (exit $rc: $out)"
+in_lap setpriv --reuid 65534 --regid 65534 --clear-groups "$bin/ztnactl" status >/dev/null \
+  && ok "uid 65534 may read the status" || bad "an unprivileged status was refused"
+in_lap wg set "$agent_if" listen-port 1 2>/dev/null && bad "wg set was accepted" || ok "wg set $agent_if is refused (the agent owns it)"
+hr_ok && ok "hr still answers" || bad "hr stopped answering"
+
+step "3. The controller goes away"
+ctl_pid=$(pgrep -f "ztna-controller --config $T/ctl/controller.json")
+kill -TERM "$ctl_pid"; wait_for 10 bash -c "! kill -0 $ctl_pid"
+expires=$(ctl apps --json | python3 -c 'import json,sys; print(max(a["grant"]["expires_at"] for a in json.load(sys.stdin)["apps"] if "grant" in a))')
+hr_ok && ok "controller stopped: hr still answers (its grant lives until $(date -d @"$expires" +%T))" || bad "hr was cut at once"
+if wait_for 40 bash -c "! ip netns exec $LAP curl -sf --max-time 1 http://10.20.0.10/ >/dev/null"; then
+  now=$(date +%s)
+  [[ $now -ge $expires && $now -le $(( expires + 3 )) ]] && ok "access closed at the grant's expiry ($(( now - expires )) s after expires_at)" \
+    || bad "access closed at $now, expiry was $expires"
+else
+  bad "access outlived the grant"
+fi
+ctl status | grep -q "unreachable" && ok "ztnactl status says the controller is unreachable" || bad "status does not say the controller is unreachable"
+bg "$CORP" "$T/controller2.log" "$bin/ztna-controller" --config "$T/ctl/controller.json"
+t0=$(date +%s%N)
+wait_for 30 hr_ok && ok "controller back: hr answers again $(ms_since "$t0") ms later" || bad "access did not return with the controller"
+
+step "4. A corrupt database"
+agent_stop
+head -c 8192 /dev/urandom >"$T/laptop-state/agent.db"; rm -f "$T/laptop-state/agent.db-wal" "$T/laptop-state/agent.db-shm"
+agent_start || bad "the agent did not start on a corrupt database"
+wait_for 10 phase_is signed_out && ok "started on a corrupt database: enrolled, signed out ($(ctl status --json | json_field store_problem | cut -c1-100)...)" \
+  || bad "phase after a corrupt database: $(phase)"
+ls "$T/laptop-state/" | grep -q "agent.db.corrupt-" && ok "the damaged file was kept aside: $(ls "$T/laptop-state/" | grep corrupt-)" || bad "no corrupt copy kept"
+laptop_login alice alice-pw && wait_for 15 hr_ok && ok "signed in again: hr answers" || bad "no access after signing in again"
+
+step "5. Logout"
+ctl logout | sed 's/^/   /'
+hr_ok && bad "hr still answers after logout" || ok "hr unreachable after logout"
+[[ -z $(in_lap wg show "$agent_if" peers) ]] && ok "no peers left on $agent_if" || bad "peers remain after logout"
+in_lap getent hosts hr.corp.test >/dev/null && bad "hr.corp.test still resolves after logout" || ok "hr.corp.test no longer resolves"
+grep -q "$token" "$T"/*.log && bad "the enrollment token leaked into a log"
+
+[[ $failed -eq 0 ]] && echo "agent_resilience: every check held" || echo "agent_resilience: FAILED (see above; logs in $T)"
+exit $failed
