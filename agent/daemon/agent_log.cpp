@@ -14,7 +14,9 @@ namespace {
 std::mutex log_mu;
 
 // ztna-session-..., ztna-enroll-..., ztna-admin-...: keep the prefix, mask the rest.
-std::string redact(std::string s) {
+}  // namespace
+
+std::string redact_secrets(std::string s) {
     for (const char* prefix : {"ztna-session-", "ztna-enroll-", "ztna-admin-", "ztna-gateway-"}) {
         std::size_t at = 0;
         while ((at = s.find(prefix, at)) != std::string::npos) {
@@ -27,6 +29,8 @@ std::string redact(std::string s) {
     return s;
 }
 
+namespace {
+
 void emit(const char* level, const char* component, const char* fmt, va_list ap) {
     char buf[2048];
     std::vsnprintf(buf, sizeof buf, fmt, ap);
@@ -35,7 +39,7 @@ void emit(const char* level, const char* component, const char* fmt, va_list ap)
     struct tm tm{};
     gmtime_r(&t, &tm);
     std::strftime(ts, sizeof ts, "%H:%M:%S", &tm);
-    const std::string line = redact(buf);
+    const std::string line = redact_secrets(buf);
     std::lock_guard lock(log_mu);
     std::fprintf(stderr, "%s ztna-agentd %s[%s] %s\n", ts, level, component, line.c_str());
 }

@@ -3,7 +3,12 @@
 // anything that looks like one of our bearer secrets is masked.
 #pragma once
 
+#include <string>
+
 namespace ztna::agent {
+
+// Masks anything after a bearer-secret prefix (ztna-session-, ztna-enroll-, ...).
+std::string redact_secrets(std::string line);
 
 void log_info(const char* component, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_error(const char* component, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
