@@ -179,7 +179,7 @@ cat >"$T/laptop-etc/managed.json" <<EOF
   "oidc": {"issuer": "https://10.99.0.2:9443", "client_id": "ztna-agent", "ca": "$T/laptop-etc/idp-ca.pem"},
   "interface": "$agent_if",
   "dns_listen": "127.0.0.153",
-  "posture_interval_s": 3
+  "posture_interval_s": ${POSTURE_INTERVAL_S:-3}
 }
 EOF
 chmod 600 "$T/laptop-etc/managed.json"
