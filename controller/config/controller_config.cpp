@@ -97,13 +97,14 @@ Result<ControllerConfig> load_controller_config(const std::string& path) {
                 else if (k == "email_claim" && val.is_string()) ic.email_claim = val.as_string();
                 else if (k == "ca_certificate" && val.is_string()) ic.ca_certificate = absolute_in(c.dir, val.as_string());
                 else if (k == "allow_http" && val.is_bool()) ic.allow_http = val.as_bool();
+                else if (k == "require_nonce" && val.is_bool()) ic.require_nonce = val.as_bool();
                 else if (k == "max_clock_skew_s" && val.is_int() && val.as_int() >= 0 && val.as_int() <= 600) ic.max_clock_skew_s = val.as_int();
                 else if (k == "client_ids" && val.is_array()) {
                     for (const auto& id : val.as_array())
                         if (id.is_string() && !id.as_string().empty()) ic.client_ids.push_back(id.as_string());
                 } else {
                     return fail(at + ": \"" + k + "\" is unknown or has the wrong type (issuer, client_ids, groups_claim, "
-                                "email_claim, ca_certificate, allow_http, max_clock_skew_s)");
+                                "email_claim, ca_certificate, allow_http, require_nonce, max_clock_skew_s)");
                 }
             }
             if (ic.issuer.empty()) return fail(at + ": \"issuer\" is missing");
@@ -144,6 +145,7 @@ json::Value controller_config_to_json(const ControllerConfig& c) {
         i["email_claim"] = ic.email_claim;
         if (!ic.ca_certificate.empty()) i["ca_certificate"] = ic.ca_certificate;
         if (ic.allow_http) i["allow_http"] = true;
+        if (!ic.require_nonce) i["require_nonce"] = false;
         issuers.push_back(json::Value(i));
     }
     o["oidc_issuers"] = json::Value(issuers);

@@ -28,6 +28,11 @@ struct IssuerConfig {
     std::int64_t max_token_age_s = 600;  // iat older than this is refused: ID tokens are used at once
     std::string ca_certificate;          // PEM file to verify the issuer's TLS with; empty: the system's
     bool allow_http = false;             // plain http discovery: for a lab on loopback only
+    // An ID token with no nonce claim at all is accepted when false: some providers
+    // (oidc-provider 9) leave the nonce out of device-flow tokens. A nonce that is
+    // present must still match. The device's signature over the challenge and the
+    // token's hash still binds the sign-in to this device and this challenge.
+    bool require_nonce = true;
 };
 
 struct IdClaims {

@@ -82,6 +82,17 @@ TEST_CASE("oidc: every way an ID token can be wrong is refused with its own code
     CHECK(code_of(keys.verify(with("sub", json::Value()), kNow, "n-123")) == "missing_claim");
     CHECK(code_of(keys.verify(with("nonce", json::Value("n-999")), kNow, "n-123")) == "nonce_mismatch");
     CHECK(code_of(keys.verify(with("nonce", json::Value()), kNow, "n-123")) == "nonce_mismatch");
+    {
+        // require_nonce false: a token without any nonce passes; a wrong or empty one still does not.
+        auto relaxed_cfg = config_for(idp);
+        relaxed_cfg.require_nonce = false;
+        IssuerKeys relaxed(relaxed_cfg);
+        CHECK(code_of(relaxed.verify(with("nonce", json::Value()), kNow, "n-123")) == "(accepted)");
+        CHECK(code_of(relaxed.verify(with("nonce", json::Value("n-999")), kNow, "n-123")) == "nonce_mismatch");
+        CHECK(code_of(relaxed.verify(with("nonce", json::Value("")), kNow, "n-123")) == "nonce_mismatch");
+        CHECK(code_of(relaxed.verify(with("nonce", json::Value(5)), kNow, "n-123")) == "nonce_mismatch");
+        CHECK(code_of(relaxed.verify(with("nonce", json::Value("n-123")), kNow, "n-123")) == "(accepted)");
+    }
 
     // Signed by a key the issuer does not publish, under its kid: bad signature.
     const auto imposter = TestKey::rsa("r1");

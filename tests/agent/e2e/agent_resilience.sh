@@ -8,7 +8,8 @@
 #      closed; the controller comes back and access returns;
 #   4. a corrupt database is moved aside and rebuilt: the device is still
 #      enrolled, the user signs in again, access returns;
-#   5. logout closes every micro-tunnel.
+#   5. logout closes every micro-tunnel;
+#   6. another user signs in with the device code and gets his own apps (and an MFA denial).
 # Exits 0 only when every check held; cleans up whatever happens.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
@@ -91,6 +92,29 @@ ctl logout | sed 's/^/   /'
 hr_ok && bad "hr still answers after logout" || ok "hr unreachable after logout"
 [[ -z $(in_lap wg show "$agent_if" peers) ]] && ok "no peers left on $agent_if" || bad "peers remain after logout"
 in_lap getent hosts hr.corp.test >/dev/null && bad "hr.corp.test still resolves after logout" || ok "hr.corp.test no longer resolves"
+
+step "6. bob signs in with the device code (no browser on this machine)"
+ctl login --device >"$T/device.out" 2>&1 &
+dpid=$!
+wait_for 10 grep -q "enter the code" "$T/device.out" || bad "ztnactl login --device printed no code: $(cat "$T/device.out")"
+say "$(head -1 "$T/device.out")"
+uri=$(grep -o 'https://[^ ]*' "$T/device.out" | head -1) code=$(awk '{print $NF}' "$T/device.out" | head -1)
+in_lap node scripts/lib/idp/device.mjs --verification-uri "$uri" --user-code "$code" --user bob --password bob-pw \
+  --ca "$T/idp-tls/ca.pem" | sed 's/^/   /'
+if wait "$dpid"; then
+  ok "$(tail -1 "$T/device.out")"
+  wait_for 15 in_lap curl -sf --max-time 1 http://accounting.corp.test/ && ok "bob reaches accounting (group finance)" \
+    || bad "accounting does not answer for bob"
+  ctl apps --json | python3 -c '
+import json,sys
+apps={a["name"]:a for a in json.load(sys.stdin)["apps"]}
+assert apps["files"]["state"]=="blocked" and apps["files"]["reasons"][0]["code"]=="mfa_required", apps["files"]
+assert apps["hr"]["state"]=="blocked", apps["hr"]' && ok "files is blocked for bob: mfa_required (his sign-in has no second factor); hr: group_missing" \
+    || bad "ztnactl apps is wrong for bob: $(ctl apps)"
+else
+  bad "the device sign-in failed: $(cat "$T/device.out")"
+fi
+
 grep -q "$token" "$T"/*.log && bad "the enrollment token leaked into a log"
 
 [[ $failed -eq 0 ]] && echo "agent_resilience: every check held" || echo "agent_resilience: FAILED (see above; logs in $T)"
