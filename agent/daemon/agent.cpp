@@ -304,10 +304,12 @@ void Agent::refresh_access(const char* why) {
     if (!nonce) return fail_soft(nonce.error());
     const json::Value body = posture::report_body(results, {dev, kAgentVersion, *nonce}, posture::Platform::Linux, now);
     auto signed_report = json::parse(posture::sign_report(body, key_));
+    if (!signed_report) return fail_soft(Error{"cannot build the posture report: " + signed_report.error().message, "internal"});
     auto r = controller_.post("/v1/access", json::Object{{"report", *signed_report}}, token);
     if (!r) return fail_soft(r.error());
     if (r->status == 401) {
-        end_session(reason_of(*r->body.find("error")), false);
+        const json::Value* e = r->body.find("error");
+        end_session(e ? reason_of(*e) : Reason{"signed_out", "The controller no longer accepts this session.", ""}, false);
         return;
     }
     if (r->status != 200) {

@@ -75,11 +75,12 @@ company_init() {
   gw_if=zg$tag
   export ZTNA_SOCKET=$T/agentd.sock
   trap 'failed=1; exit 130' INT
-  trap 'failed=1; exit 143' TERM
+  trap 'failed=1; [[ -e $T/watchdog-fired ]] && echo "$0: still running after $limit s: stopped (cleanup follows)" >&2; exit 143' TERM
   # A hung step must not leave namespaces behind: stop after $limit s, cleanup included.
-  ( trap - EXIT; sleep "$limit"; echo "$0: still running after $limit s; stopping" >&2; kill -TERM $$ ) 2>/dev/null &
+  # The watchdog holds none of our output pipes (a test runner waits for them to close).
+  ( trap - EXIT; sleep "$limit"; touch "$T/watchdog-fired"; kill -TERM $$ ) </dev/null >/dev/null 2>&1 &
   watchdog=$!
-  trap 'kill $watchdog 2>/dev/null; company_cleanup' EXIT
+  trap 'pkill -P $watchdog 2>/dev/null; kill $watchdog 2>/dev/null; company_cleanup' EXIT
 }
 ctl() { ip netns exec "$LAP" "$bin/ztnactl" "$@"; }  # ztnactl on the laptop
 
