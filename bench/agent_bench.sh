@@ -39,10 +39,11 @@ for r in $(seq 1 "$rounds"); do
   t0=$(date +%s%N)
   laptop_login alice alice-pw >/dev/null || exit 1
   t1=$(date +%s%N)
-  until hr_ok; do sleep 0.01; done
+  for _ in $(seq 1 1000); do hr_ok && break; sleep 0.01; done
+  hr_ok || { echo "hr never answered after sign-in (round $r)" >&2; exit 1; }
   t2=$(date +%s%N)
   signin+=($(( (t2 - t0) / 1000000 ))); firstbyte+=($(( (t2 - t1) / 1000000 )))
-  wait_for 10 in_lap curl -sf --max-time 1 http://10.20.0.11/
+  wait_for 10 in_lap curl -sf --max-time 1 http://10.20.0.11/ || { echo "files never answered (round $r)" >&2; exit 1; }
   cut_probe 10.20.0.11 "$T/cut.$r"
   t0=$(date +%s%N)
   admin users disable alice@corp.test >/dev/null
@@ -75,6 +76,7 @@ cpu() { awk -v t="$1" -v hz="$hz" -v ms="$secs" 'BEGIN {printf "%.3f", 100 * (t 
 agent_cpu=$(cpu $(( a1 - a0 ))) wg_cpu=$(cpu $(( w1 - w0 )))
 agent_rss=$(rss "$pid") wg_rss=$(rss "$wgpid")
 kill "$wgpid" 2>/dev/null
+rm -f "/var/run/wireguard/$wgi.sock"
 
 fmt() { printf '%s' "$*" | tr ' ' ','; }
 if [[ $markdown -eq 1 ]]; then

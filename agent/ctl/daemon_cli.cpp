@@ -1,5 +1,6 @@
 #include "daemon_cli.h"
 
+#include <spawn.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -142,25 +143,38 @@ int daemon_cli(const std::string& command, const std::vector<std::string>& args,
         params["device_flow"] = device;
         params["cancel"] = cancel;
     }
+    if (command == "login") c->set_timeout(std::chrono::milliseconds(10000));  // the daemon answers within 3 s
     auto r = c->call(command, json::Value(params));
     if (!r) return report(r.error(), err);
     if (command == "login" && !cancel && !as_json) {
-        // Say where to go, then follow the sign-in until it ends.
-        if (!str(*r, "user_code").empty())
-            out << "To sign in, open " << str(*r, "verification_uri") << " on any device and enter the code " << str(*r, "user_code") << "\n";
-        else if (!str(*r, "url").empty()) {
-            out << "Sign in with your browser: " << str(*r, "url") << "\n";
-            if (!no_browser && std::getenv("DISPLAY") && geteuid() != 0) {
-                const std::string cmd = "xdg-open '" + str(*r, "url") + "' >/dev/null 2>&1 &";
-                if (std::system(cmd.c_str()) != 0) out << "(could not open a browser: open the link yourself)\n";
+        // Say where to go (as soon as the daemon knows), then follow the sign-in until it ends.
+        bool told = false;
+        const auto tell = [&](const json::Value& l) {
+            if (told) return;
+            if (!str(l, "user_code").empty()) {
+                out << "To sign in, open " << str(l, "verification_uri") << " on any device and enter the code " << str(l, "user_code") << "\n";
+                told = true;
+            } else if (!str(l, "url").empty() && str(l, "state") == "waiting_browser") {
+                out << "Sign in with your browser: " << str(l, "url") << "\n";
+                told = true;
+                if (!no_browser && std::getenv("DISPLAY") && geteuid() != 0) {
+                    // No shell: the link comes from the identity provider.
+                    const std::string url = str(l, "url");
+                    char* argv[] = {const_cast<char*>("xdg-open"), const_cast<char*>(url.c_str()), nullptr};
+                    pid_t pid = -1;
+                    if (posix_spawnp(&pid, "xdg-open", nullptr, nullptr, argv, environ) != 0)
+                        out << "(could not open a browser: open the link yourself)\n";
+                }
             }
-        }
-        out.flush();
+            out.flush();
+        };
+        tell(*r);
         for (int i = 0; i < 3000; ++i) {  // 5 minutes
             auto s = c->call("status");
             if (!s) return report(s.error(), err);
             const json::Value* l = s->find("login");
             const std::string state = l ? str(*l, "state") : "";
+            if (l) tell(*l);
             if (state == "done" || str(*s, "phase") == "signed_in") {
                 const json::Value* sess = s->find("session");
                 out << "Signed in" << (sess ? " as " + str(*sess, "email") : "") << ".\n";

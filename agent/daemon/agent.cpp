@@ -91,6 +91,24 @@ void Agent::wake() { cv_.notify_all(); }
 
 void Agent::run(const std::atomic<bool>& stop) {
     restore_session();
+    // Expiry on the agent's own clock, on a thread of its own: a controller that
+    // accepts connections but never answers can hold the worker for seconds, and a
+    // grant must still close at expires_at.
+    std::thread expiry([&] {
+        while (!stop) {
+            std::vector<std::string> expired;
+            {
+                std::unique_lock lock(mu_);
+                cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stop.load(); });
+                const std::int64_t now = deps_.now();
+                for (const auto& [n, a] : apps_)
+                    if (a.grant && now >= a.grant->expires_at) expired.push_back(n);
+            }
+            for (const auto& n : expired)
+                close_grant(n, "expired", {"expired", "The grant expired before it could be renewed.", "Check the connection to the controller."},
+                            false);
+        }
+    });
     while (!stop) {
         std::vector<std::pair<std::string, json::Value>> events;
         {
@@ -112,15 +130,16 @@ void Agent::run(const std::atomic<bool>& stop) {
         }
         if (phase == "signed_in") {
             std::int64_t expires;
+            bool warn = false;
             {
                 std::lock_guard lock(mu_);
                 expires = session_expires_at_;
+                if (expires - now <= 600 && !session_warned_) warn = session_warned_ = true;
             }
             if (now >= expires) {
                 end_session({"session_expired", "Your sign-in expired.", "Sign in again: ztnactl login."}, false);
             } else {
-                if (expires - now <= 600 && !session_warned_) {
-                    session_warned_ = true;
+                if (warn) {
                     log_info("session", "the session ends in %lld s; sign in again to keep access", (long long)(expires - now));
                     if (notify) notify("session_ending", json::Object{{"expires_at", expires}});
                 }
@@ -143,6 +162,8 @@ void Agent::run(const std::atomic<bool>& stop) {
         std::unique_lock lock(mu_);
         cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return !events_.empty() || stop.load(); });
     }
+    cv_.notify_all();
+    expiry.join();
     stop_events();
 }
 
@@ -418,9 +439,16 @@ void Agent::open_grant(AppState& app) {
         return;
     }
     auto g = parse_grant(r->body);
+    if (g && (g->agent_public_key != key.public_b64 || g->app != app.name))
+        g = fail("it is for another key or app than the one asked for");
+    const auto release = [&](const std::string& id) {
+        if (!id.empty()) (void)controller_.post("/v1/grants/" + id + "/release", json::Object{}, session_token_);
+    };
     if (!g) {
         s.grant_error = "the controller's grant cannot be enforced exactly: " + g.error().message;
         log_error("grant", "%s: %s", app.name.c_str(), s.grant_error.c_str());
+        const std::string* id = r->body.string_at("id");
+        release(id ? *id : "");  // the gateway must not keep a peer we will not use
         return;
     }
     // Opening the tunnel runs ip and nft: quick, and kept under the lock so DNS never sees a half-open app.
@@ -428,6 +456,7 @@ void Agent::open_grant(AppState& app) {
     if (auto o = tunnels_.open_grant(*g, key); !o) {
         s.grant_error = o.error().message;
         log_error("grant", "%s", o.error().message.c_str());
+        release(g->id);
         return;
     }
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -475,7 +504,7 @@ void Agent::maintain_grants() {
             }
         }
     }
-    for (const auto& [n, g] : expired)  // fail closed on our own clock
+    for (const auto& [n, g] : expired)  // fail closed on our own clock (the expiry thread does it too)
         close_grant(n, "expired", {"expired", "The grant expired before it could be renewed.", "Check the connection to the controller."}, false);
     for (const auto& [n, g] : due) {
         auto r = controller_.post("/v1/grants/" + g.id + "/renew", json::Object{}, session_token());
@@ -642,6 +671,11 @@ Result<json::Value> Agent::start_login(bool device_flow) {
         std::lock_guard lock(mu_);
         if (device_id_.empty())
             return fail("not_enrolled", "this device is not enrolled yet" + (last_error_.empty() ? std::string() : ": " + last_error_));
+        if (phase_ == "signed_in") {
+            const std::string* e = user_.string_at("email");
+            return fail("already_signed_in", "already signed in" + (e ? " as " + *e : std::string()) +
+                                                 "; sign out first (ztnactl logout) to sign in as someone else");
+        }
         if (login_ && login_->state != "done" && login_->state != "failed")
             return fail("login_in_progress", "a sign-in is already in progress; finish it in the browser or cancel it with `ztnactl login --cancel`");
     }
@@ -655,10 +689,13 @@ Result<json::Value> Agent::start_login(bool device_flow) {
     }
     login_thread_ = std::thread([this, login] {
         const auto failed = [&](const std::string& why) {
-            std::lock_guard lock(mu_);
-            login->state = "failed";
-            login->error = why;
+            {
+                std::lock_guard lock(mu_);
+                login->state = "failed";
+                login->error = why;
+            }
             log_error("login", "%s", why.c_str());
+            cv_.notify_all();
         };
         OidcClient idp(settings_.oidc);
         auto ep = idp.discover();
@@ -694,13 +731,16 @@ Result<json::Value> Agent::start_login(bool device_flow) {
                 login->url = d->verification_uri_complete;
                 login->state = "waiting_device";
             }
+            cv_.notify_all();
             const std::int64_t until = deps_.now() + std::min<std::int64_t>(d->expires_in, 300);
             while (true) {
                 for (int i = 0; i < d->interval * 10 && !login->cancel; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
                 if (login->cancel) return failed("the sign-in was cancelled");
                 if (deps_.now() >= until) return failed("the device sign-in was not approved in time; run `ztnactl login --device` again");
-                auto t = idp.poll_device(*ep, d->device_code);
+                bool slow_down = false;
+                auto t = idp.poll_device(*ep, d->device_code, &slow_down);
                 if (!t) return failed(t.error().message);
+                if (slow_down) d->interval += 5;  // RFC 8628 section 3.5
                 if (*t) {
                     id_token = (*t)->id_token;
                     break;
@@ -710,8 +750,10 @@ Result<json::Value> Agent::start_login(bool device_flow) {
         finish_sign_in(*id_token, *nonce);
     });
     std::unique_lock lock(mu_);
-    // Give the thread a moment to publish where to go, so the caller can print it.
-    cv_.wait_for(lock, std::chrono::seconds(8), [&] { return login->state != "starting"; });
+    // A moment for the thread to publish where to go (discovery and a challenge: tens of
+    // ms), so the caller can print it; past 3 s the answer is "starting" and the caller
+    // follows status. The IPC thread is never held longer.
+    cv_.wait_for(lock, std::chrono::seconds(3), [&] { return login->state != "starting"; });
     json::Object out{{"state", login->state}};
     if (!login->url.empty()) out["url"] = login->url;
     if (!login->user_code.empty()) {
@@ -729,6 +771,12 @@ void Agent::finish_sign_in(const std::string& id_token, const std::string& nonce
         std::lock_guard lock(mu_);
         dev = device_id_;
         login = login_;
+    }
+    if (login && login->cancel) {
+        std::lock_guard lock(mu_);
+        login->state = "failed";
+        login->error = "the sign-in was cancelled";
+        return;
     }
     const auto sig = key_.sign("ztna-session-v1\n" + nonce + "\n" + sha256_hex_of(id_token));
     auto r = controller_.post_ok("sign-in", "/v1/sessions",
@@ -788,7 +836,7 @@ Result<json::Value> Agent::logout(bool user_request) {
 
 // ---- readers ----
 
-json::Value Agent::status() {
+json::Value Agent::status(bool with_login_links) {
     std::lock_guard lock(mu_);
     const std::int64_t now = deps_.now();
     json::Object s{{"version", kAgentVersion},
@@ -810,8 +858,12 @@ json::Value Agent::status() {
     }
     if (login_) {
         json::Object l{{"state", login_->state}, {"device_flow", login_->device_flow}};
-        if (!login_->url.empty()) l["url"] = login_->url;
-        if (!login_->user_code.empty()) l["user_code"] = login_->user_code;
+        // The link and code sign this device in as whoever follows them: for control callers only.
+        if (with_login_links && !login_->url.empty()) l["url"] = login_->url;
+        if (with_login_links && !login_->user_code.empty()) {
+            l["user_code"] = login_->user_code;
+            l["verification_uri"] = login_->verification_uri;
+        }
         if (!login_->error.empty()) l["error"] = login_->error;
         s["login"] = json::Value(l);
     }

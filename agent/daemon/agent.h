@@ -63,7 +63,8 @@ public:
     void wake();
 
     // IPC-facing; never block on the network.
-    json::Value status();
+    // with_login_links: the sign-in link and device code, for callers with control rights.
+    json::Value status(bool with_login_links = true);
     json::Value apps();
     json::Value posture(int limit);
     json::Value logs(int limit, std::int64_t since);

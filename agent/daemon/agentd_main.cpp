@@ -3,7 +3,9 @@
 // directory, serves ztnactl and the tray on a unix socket, answers DNS for the
 // apps' names, and runs the agent (agent.h) until SIGTERM or SIGINT.
 //   ztna-agentd [--managed FILE] [--local FILE] [--state-dir DIR] [--socket PATH]
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,6 +70,16 @@ int main(int argc, char** argv) {
     ::umask(077);
     ::mkdir(state_dir.c_str(), 0700);
     ::chmod(state_dir.c_str(), 0700);
+    // One agent per state directory: a second one must not touch the first one's
+    // interface, routes or rules. The lock goes with the process.
+    const std::string lock_path = state_dir + "/agentd.lock";
+    const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        std::fprintf(stderr, "ztna-agentd: another ztna-agentd is running with the state directory %s (%s is locked); "
+                             "stop it first (systemctl stop ztna-agentd)\n",
+                     state_dir.c_str(), lock_path.c_str());
+        return 1;
+    }
     bool created = false;
     auto key = load_or_create_device_key(state_dir + "/device.key", &created);
     if (!key) {
@@ -100,6 +112,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ztna-agentd: %s\n", tunnels.error().message.c_str());
         return 1;
     }
+    if (!(*tunnels)->uapi_problem.empty()) log_error("tunnels", "%s", (*tunnels)->uapi_problem.c_str());
     posture::Requirements req;
     if (!settings->posture_requirements.is_null())
         if (auto r = posture::requirements_from_json(settings->posture_requirements)) req = *r;
@@ -121,7 +134,9 @@ int main(int argc, char** argv) {
     std::map<std::string, ipc::IpcServer::Method> methods;
     using Access = ipc::IpcServer::Access;
     using Caller = ipc::IpcServer::Caller;
-    methods["status"] = {Access::Status, [&](const json::Value&, const Caller&) -> Result<json::Value> { return agent.status(); }};
+    methods["status"] = {Access::Status, [&](const json::Value&, const Caller& c) -> Result<json::Value> {
+                             return agent.status(c.may_control);
+                         }};
     methods["apps"] = {Access::Status, [&](const json::Value&, const Caller&) -> Result<json::Value> { return agent.apps(); }};
     methods["posture"] = {Access::Status, [&](const json::Value& p, const Caller&) -> Result<json::Value> {
                               return agent.posture(param_int(p, "limit", 20));

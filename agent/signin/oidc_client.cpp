@@ -162,7 +162,8 @@ Result<DeviceAuthorization> OidcClient::start_device(const OidcEndpoints& ep, co
     return d;
 }
 
-Result<std::optional<OidcTokens>> OidcClient::poll_device(const OidcEndpoints& ep, const std::string& device_code) const {
+Result<std::optional<OidcTokens>> OidcClient::poll_device(const OidcEndpoints& ep, const std::string& device_code,
+                                                          bool* slow_down) const {
     int status = 0;
     auto body = post_form(ep.token,
                           "grant_type=" + form_encode("urn:ietf:params:oauth:grant-type:device_code") +
@@ -175,6 +176,7 @@ Result<std::optional<OidcTokens>> OidcClient::poll_device(const OidcEndpoints& e
         return std::optional<OidcTokens>(std::move(*t));
     }
     const std::string e = idp_error(*body);
+    if (e.rfind("slow_down", 0) == 0 && slow_down) *slow_down = true;
     if (e.rfind("authorization_pending", 0) == 0 || e.rfind("slow_down", 0) == 0) return std::optional<OidcTokens>();
     return fail("the device sign-in ended: " + (e.empty() ? "HTTP " + std::to_string(status) : e));
 }

@@ -53,7 +53,9 @@ public:
                                      const std::string& verifier) const;
     Result<DeviceAuthorization> start_device(const OidcEndpoints& ep, const std::string& nonce) const;
     // nullopt while the user has not finished (authorization_pending, slow_down).
-    Result<std::optional<OidcTokens>> poll_device(const OidcEndpoints& ep, const std::string& device_code) const;
+    // *slow_down: the provider asked to poll less often (add 5 s to the interval).
+    Result<std::optional<OidcTokens>> poll_device(const OidcEndpoints& ep, const std::string& device_code,
+                                                  bool* slow_down = nullptr) const;
     const OidcSettings& settings() const { return s_; }
 
 private:

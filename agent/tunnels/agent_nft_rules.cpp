@@ -25,7 +25,7 @@ std::string render_agent_nft(const std::string& table, const std::string& ifname
                     match += " " + p.protocol + " dport " + std::to_string(p.first);
                     if (p.last != p.first) match += "-" + std::to_string(p.last);
                 }
-                s += "    " + match + " counter accept comment \"" + g.id + " " + g.app + "\"\n";
+                s += "    " + match + " counter accept comment \"" + g.id + "\"\n";  // the id only: parse_grant checked it
             }
         }
     }

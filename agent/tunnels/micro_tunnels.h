@@ -55,6 +55,7 @@ public:
     // peer a moment after our first initiation. Call about every 250 ms.
     void nudge_new(std::int64_t now_ms);
     const std::string& name() const { return ifname_; }
+    std::string uapi_problem;  // why `wg show` cannot read this interface (empty: it can)
     bool dead() const;
 
 private:

@@ -1,5 +1,9 @@
 #include "micro_tunnels.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+
 #include "agent_nft_rules.h"
 #include "crypto.h"
 #include "device.h"
@@ -33,6 +37,24 @@ std::string read_only_uapi(tunnel::io::Device& dev, std::string_view request) {
     return out;
 }
 
+// Do a and b share any address? (Same family, equal on the shorter length.)
+bool overlaps(const tunnel::io::IpPrefix& a, const tunnel::io::IpPrefix& b) {
+    if (a.addr.v6 != b.addr.v6) return false;
+    const int bits = std::min(a.len, b.len);
+    for (int i = 0; i < bits; ++i) {
+        const int byte = i / 8, bit = 7 - i % 8;
+        if (((a.addr.bytes[byte] >> bit) & 1) != ((b.addr.bytes[byte] >> bit) & 1)) return false;
+    }
+    return true;
+}
+
+bool valid_ifname(const std::string& n) {
+    if (n.empty() || n.size() > 15) return false;
+    for (unsigned char c : n)
+        if (!(std::isalnum(c) || c == '_' || c == '-' || c == '.')) return false;
+    return true;
+}
+
 }  // namespace
 
 GrantKey MicroTunnels::new_key() {
@@ -45,10 +67,17 @@ GrantKey MicroTunnels::new_key() {
 
 Result<std::unique_ptr<MicroTunnels>> MicroTunnels::open(const std::string& ifname) {
     if (!tunnel::crypto::init()) return fail("libsodium failed to initialize");
+    if (!valid_ifname(ifname))
+        return fail("interface \"" + ifname + "\" is not a valid interface name (1 to 15 letters, digits, _ - .)");
     auto t = std::unique_ptr<MicroTunnels>(new MicroTunnels());
     t->ifname_ = ifname;
-    // A leftover from a crash: its routes go with it.
-    (void)run_tool({"ip", "link", "delete", ifname});
+    // A leftover TUN device from a crash goes, with its routes; any other kind of
+    // interface by that name is someone else's and is never touched.
+    if (::access(("/sys/class/net/" + ifname).c_str(), F_OK) == 0) {
+        if (::access(("/sys/class/net/" + ifname + "/tun_flags").c_str(), F_OK) != 0)
+            return fail("interface " + ifname + " exists and is not a TUN device: choose another name (managed setting interface)");
+        (void)run_tool({"ip", "link", "delete", ifname});
+    }
     (void)run_tool({"nft", "-f", "-"}, render_agent_nft_teardown(kTable));
     auto dev = tunnel::io::Device::create({ifname, 1420});
     if (!dev) return fail("cannot create the micro-tunnel interface " + ifname + ": " + dev.error().message);
@@ -65,6 +94,7 @@ Result<std::unique_ptr<MicroTunnels>> MicroTunnels::open(const std::string& ifna
     tunnel::io::Device* d = t->dev_.get();
     auto uapi = tunnel::io::UapiServer::listen(ifname, [d](std::string_view req) { return read_only_uapi(*d, req); });
     if (uapi) t->uapi_ = std::move(*uapi);
+    else t->uapi_problem = "no UAPI socket, so `wg show " + ifname + "` will not work: " + uapi.error().message;
     t->dev_->start();
     if (t->uapi_) t->uapi_->start();
     return t;
@@ -114,6 +144,26 @@ Result<void> MicroTunnels::open_grant(const Grant& g, const GrantKey& key) {
         p.allowed_ips.push_back(*pre);
     }
     p.persistent_keepalive_s = 25;
+    // Routes only for what this grant may reach, never over the machine's own paths:
+    // no default route or huge range, nothing covering the gateway itself, and no
+    // address another open grant already routes (one peer per destination).
+    std::string gw_host = g.gateway_endpoint.substr(0, g.gateway_endpoint.rfind(':'));
+    if (gw_host.size() > 2 && gw_host.front() == '[') gw_host = gw_host.substr(1, gw_host.size() - 2);
+    const auto gw_addr = tunnel::io::parse_ip(gw_host);
+    for (const auto& pre : p.allowed_ips) {
+        const std::string text = tunnel::io::to_string(pre);
+        if (pre.len < (pre.addr.v6 ? 16 : 8))
+            return fail("grant " + g.id + " (" + g.app + "): the app address " + text +
+                        " is too wide to route through a micro-tunnel (shorter than /8 or /16); ask the administrator to narrow it");
+        if (gw_addr && overlaps(pre, tunnel::io::IpPrefix{*gw_addr, std::uint8_t(gw_addr->v6 ? 128 : 32)}))
+            return fail("grant " + g.id + " (" + g.app + "): the app address " + text + " covers the gateway " + g.gateway_endpoint +
+                        " itself; ask the administrator to fix the policy");
+        for (const auto& [oid, o] : open_)
+            for (const auto& other : o.grant.addresses)
+                if (auto op = tunnel::io::parse_prefix(other); op && overlaps(pre, *op))
+                    return fail("grant " + g.id + " (" + g.app + "): its address " + text + " overlaps " + other + " of " + o.grant.app +
+                                ", whose micro-tunnel is open; one destination can be reached through one micro-tunnel only");
+    }
     // Rules first, so the peer never exists without its filter.
     open_[g.id] = Open{g, 0, key.public_b64};
     if (auto r = apply_rules(); !r) {
@@ -134,8 +184,9 @@ Result<void> MicroTunnels::open_grant(const Grant& g, const GrantKey& key) {
     open_[g.id].peer_id = *id;
     for (const auto& a : g.addresses) {
         if (is_v6(a) != is_v6(g.tunnel_address)) continue;
-        if (auto r = run_ok({"ip", is_v6(a) ? "-6" : "-4", "route", "replace", a, "dev", ifname_, "src", host_of(g.tunnel_address)}); !r)
-            return undo(r.error().message);
+        // add, not replace: a route the machine already has for this prefix wins, and the grant fails.
+        if (auto r = run_ok({"ip", is_v6(a) ? "-6" : "-4", "route", "add", a, "dev", ifname_, "src", host_of(g.tunnel_address)}); !r)
+            return undo("a route to " + a + " already exists on this machine, or cannot be added: " + r.error().message);
     }
     return {};
 }

@@ -78,7 +78,7 @@ company_init() {
   trap 'failed=1; [[ -e $T/watchdog-fired ]] && echo "$0: still running after $limit s: stopped (cleanup follows)" >&2; exit 143' TERM
   # A hung step must not leave namespaces behind: stop after $limit s, cleanup included.
   # The watchdog holds none of our output pipes (a test runner waits for them to close).
-  ( trap - EXIT; sleep "$limit"; touch "$T/watchdog-fired"; kill -TERM $$ ) </dev/null >/dev/null 2>&1 &
+  ( trap - EXIT; sleep "$limit"; touch "$T/watchdog-fired"; pkill -TERM -P $$; kill -TERM $$ ) </dev/null >/dev/null 2>&1 &
   watchdog=$!
   trap 'pkill -P $watchdog 2>/dev/null; kill $watchdog 2>/dev/null; company_cleanup' EXIT
 }
@@ -152,7 +152,7 @@ EOF
 "$bin/ztna-admin" policy check "$T/ctl/policy.json" >/dev/null || bad "the demo's policy does not validate"
 export ZTNA_CONTROLLER_DIR=$T/ctl
 bg "$CORP" "$T/controller.log" "$bin/ztna-controller" --config "$T/ctl/controller.json"
-wait_for 15 in_corp curl -sf --cacert "$T/ctl/ca.pem" https://10.99.0.2:8443/v1/health \
+wait_for 15 in_corp curl -sf --max-time 2 --cacert "$T/ctl/ca.pem" https://10.99.0.2:8443/v1/health \
   || { bad "the controller did not start"; where_to_look "$T/controller.log"; exit 1; }
 
 # The gateway.
@@ -198,15 +198,16 @@ laptop_fw() {
 }
 laptop_fw_off() { in_lap nft delete table inet laptop_fw; }
 
-agent_start() {
+agent_start() {  # returns once the daemon answers on its socket
   bg "$LAP" "$T/agentd.log" "$bin/ztna-agentd" --managed "$T/laptop-etc/managed.json" --local /nonexistent \
     --state-dir "$T/laptop-state" --socket "$ZTNA_SOCKET"
   agent_pid=$!
-  wait_for 10 test -S "$ZTNA_SOCKET"
+  wait_for 10 ctl status
 }
-agent_stop() {  # SIGTERM, as systemctl stop does
+agent_stop() {  # SIGTERM, as systemctl stop does; SIGKILL after 5 s
   kill -TERM "$agent_pid" 2>/dev/null
   for _ in $(seq 1 50); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$agent_pid" 2>/dev/null
   wait "$agent_pid" 2>/dev/null
 }
 phase() { ctl status --json 2>/dev/null | json_field phase; }
@@ -218,7 +219,7 @@ laptop_login() {
   local login_pid=$! url
   wait_for 10 grep -q "https://" "$T/login.out" || { bad "ztnactl login printed no sign-in link: $(cat "$T/login.out")"; return 1; }
   url=$(grep -o 'https://[^ ]*' "$T/login.out" | head -1)
-  in_lap node scripts/lib/idp/browser.mjs --url "$url" --user "$1" --password "$2" --ca "$T/idp-tls/ca.pem" >>"$T/browser.out" 2>&1 \
+  timeout 30 ip netns exec "$LAP" node scripts/lib/idp/browser.mjs --url "$url" --user "$1" --password "$2" --ca "$T/idp-tls/ca.pem" >>"$T/browser.out" 2>&1 \
     || { bad "the scripted browser could not sign in as $1: $(tail -1 "$T/browser.out")"; kill "$login_pid" 2>/dev/null; return 1; }
   wait "$login_pid" || { bad "sign-in failed: $(tail -2 "$T/login.out")"; return 1; }
 }

@@ -107,11 +107,13 @@ TEST_CASE("nftables: only a grant's app, protocols and ports leave the interface
     CHECK(s.find("type filter hook output priority filter; policy accept;") != std::string::npos);
     CHECK(s.find("hook input") == std::string::npos);  // never a host firewall
     CHECK(s.find("oifname != \"ztna0\" accept") != std::string::npos);
-    CHECK(s.find("ip saddr 100.64.0.2 ip daddr 10.20.0.10/32 tcp dport 80 counter accept comment \"gr_1 hr\"") != std::string::npos);
+    CHECK(s.find("ip saddr 100.64.0.2 ip daddr 10.20.0.10/32 tcp dport 80 counter accept comment \"gr_1\"") != std::string::npos);
     CHECK(s.find("udp dport 5000-5010") != std::string::npos);
     CHECK(s.find("meta l4proto icmp") != std::string::npos);
     CHECK(s.find("fd00::10") == std::string::npos);  // a v4 tunnel address never reaches a v6 app
     CHECK(s.rfind("counter drop comment \"not granted\"") != std::string::npos);
+    g.app = "hr\" ; flush ruleset ; \"";  // whatever the controller calls its app, it never reaches the script
+    CHECK(render_agent_nft("ztna_agent", "ztna0", {g}).find("flush") == std::string::npos);
     const std::string none = render_agent_nft("ztna_agent", "ztna0", {});
     CHECK(none.find("accept comment") == std::string::npos);
     CHECK(none.find("counter drop") != std::string::npos);
