@@ -32,3 +32,8 @@ echo
 echo "## Revocation, controller side (build/bin/revocation_bench --markdown)"
 echo
 build/bin/revocation_bench --rounds 30 --markdown
+echo
+echo "## The agent end to end (bench/agent_bench.sh --markdown)"
+echo
+cmake --build --preset default --target ztna-agentd ztnactl ztna-controller ztna-gateway ztna-admin >/dev/null
+bench/agent_bench.sh --markdown
