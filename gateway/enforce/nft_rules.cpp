@@ -1,10 +1,11 @@
 #include "nft_rules.h"
 
+#include "ztna/grant_nft.h"
+
 namespace ztna::gateway {
 
 namespace {
 
-std::string host_of(const std::string& prefix) { return prefix.substr(0, prefix.find('/')); }
 bool is_v6(const std::string& prefix) { return prefix.find(':') != std::string::npos; }
 
 }  // namespace
@@ -17,23 +18,8 @@ std::string render_nft_ruleset(const NftOptions& o, const std::vector<GatewayGra
     s += "delete table inet " + o.table + "\n";
     s += "table inet " + o.table + " {\n";
     s += "  chain grants {\n";
-    for (const auto& g : grants) {
-        const bool v6 = is_v6(g.tunnel_address);
-        const std::string fam = v6 ? "ip6" : "ip";
-        for (const auto& dst : g.addresses) {
-            if (is_v6(dst) != v6) continue;  // a v4 tunnel address cannot reach a v6 app, nor the reverse
-            for (const auto& p : g.ports) {
-                std::string match = fam + " saddr " + host_of(g.tunnel_address) + " " + fam + " daddr " + dst;
-                if (p.protocol == "icmp") {
-                    match += v6 ? " meta l4proto ipv6-icmp" : " meta l4proto icmp";
-                } else {
-                    match += " " + p.protocol + " dport " + std::to_string(p.first);
-                    if (p.last != p.first) match += "-" + std::to_string(p.last);
-                }
-                s += "    " + match + " counter accept comment \"" + g.id + "\"\n";
-            }
-        }
-    }
+    for (const auto& g : grants)
+        for (const auto& match : nft_grant_matches(g)) s += "    " + match + " counter accept comment \"" + g.id + "\"\n";
     s += "    counter drop comment \"not granted\"\n";
     s += "  }\n";
     s += "  chain forward {\n";
