@@ -3,14 +3,8 @@
 #include <httplib.h>
 
 #include "ztna/https_url.h"
-#include "ztna/sse.h"
 
 namespace ztna::agent {
-
-struct ControllerClient::Active {
-    std::mutex mu;
-    httplib::SSLClient* client = nullptr;  // the event stream's, while it runs
-};
 
 namespace {
 
@@ -39,11 +33,11 @@ Result<ControllerClient> ControllerClient::create(const std::string& url, const 
     auto u = parse_https_url(url);
     if (!u) return fail("controller_url: " + u.error().message);
     ControllerClient c;
-    c.active_ = std::make_shared<Active>();
     c.url_ = url;
     c.host_ = u->host;
     c.port_ = u->port;
     c.ca_ = ca_file;
+    c.events_ = std::make_shared<SseClient>(c.host_, c.port_, c.ca_);
     return c;
 }
 
@@ -77,60 +71,12 @@ Result<json::Value> ControllerClient::post_ok(const std::string& what, const std
     return fail(code ? *code : "http_" + std::to_string(r->status), what + ": " + describe_refusal(*r));
 }
 
-void ControllerClient::interrupt() {
-    std::lock_guard lock(active_->mu);
-    if (active_->client) active_->client->stop();
-}
+void ControllerClient::interrupt() { events_->interrupt(); }
 
 Result<void> ControllerClient::stream_events(const std::string& session_token,
                                              const std::function<void(const std::string&, const json::Value&)>& on_event,
                                              const std::atomic<bool>& stop) {
-    // The controller sends a keep-alive every 15 s: 40 s of silence means it is gone.
-    auto c = make_client(host_, port_, ca_, 40);
-    {
-        std::lock_guard lock(active_->mu);
-        active_->client = c.get();
-    }
-    struct Clear {
-        Active& a;
-        ~Clear() {
-            std::lock_guard lock(a.mu);
-            a.client = nullptr;
-        }
-    } clear{*active_};
-    if (stop) return {};
-    SseParser sse;
-    bool too_big = false;
-    int status = 0;
-    std::string refusal;
-    auto r = c->Get(
-        "/v1/events", {{"Authorization", "Bearer " + session_token}},
-        [&](const httplib::Response& resp) {
-            status = resp.status;
-            return true;
-        },
-        [&](const char* d, std::size_t n) {
-            if (status != 200) {
-                if (refusal.size() < 65536) refusal.append(d, n);
-                return true;
-            }
-            too_big = !sse.feed(std::string_view(d, n), [&](const SseEvent& e) {
-                auto v = json::parse(e.data, {.max_bytes = 1u << 20, .max_depth = 16});
-                on_event(e.type, v ? *v : json::Value());
-            });
-            return !too_big && !stop.load();
-        });
-    if (too_big) return fail("an event from the controller was larger than 1 MiB");
-    if (stop) return {};
-    if (!r) return fail("unreachable", "the event stream ended: " + httplib::to_string(r.error()));
-    if (r->status != 200) {
-        Reply rep{r->status, {}};
-        if (auto v = json::parse(refusal)) rep.body = *v;
-        const json::Value* e = rep.body.find("error");
-        const std::string* code = e ? e->string_at("code") : nullptr;
-        return fail(code ? *code : "http_" + std::to_string(r->status), "the controller refused the event stream: " + describe_refusal(rep));
-    }
-    return fail("unreachable", "the controller closed the event stream");
+    return events_->run("/v1/events", session_token, on_event, stop);
 }
 
 }  // namespace ztna::agent

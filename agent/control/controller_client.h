@@ -11,6 +11,7 @@
 #include <string>
 
 #include "ztna/json.h"
+#include "ztna/sse_client.h"
 #include "ztna/result.h"
 
 namespace ztna::agent {
@@ -42,8 +43,7 @@ public:
     const std::string& url() const { return url_; }
 
 private:
-    struct Active;
-    std::shared_ptr<Active> active_;
+    std::shared_ptr<SseClient> events_;  // shared by copies: one stream at a time
     std::string url_, host_, ca_;
     int port_ = 443;
 };

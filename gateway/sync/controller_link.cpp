@@ -3,26 +3,16 @@
 #include <httplib.h>
 
 #include "ztna/https_url.h"
-#include "ztna/sse.h"
 
 #include <fstream>
 #include <sstream>
 
 namespace ztna::gateway {
 
-struct ControllerLink::Active {
-    std::mutex mu;
-    httplib::SSLClient* client = nullptr;  // the event stream's, while it runs
-};
-
-void ControllerLink::interrupt() {
-    std::lock_guard lock(active_->mu);
-    if (active_->client) active_->client->stop();
-}
+void ControllerLink::interrupt() { events_->interrupt(); }
 
 Result<ControllerLink> ControllerLink::create(const GatewayConfig& c) {
     ControllerLink l;
-    l.active_ = std::make_shared<Active>();
     auto u = parse_https_url(c.controller_url);
     if (!u) return fail("controller_url: " + u.error().message);
     l.host_ = u->host;
@@ -35,6 +25,7 @@ Result<ControllerLink> ControllerLink::create(const GatewayConfig& c) {
     l.token_ = ss.str();
     while (!l.token_.empty() && (l.token_.back() == '\n' || l.token_.back() == '\r')) l.token_.pop_back();
     if (l.token_.empty()) return fail("the gateway credential " + c.token_file + " is empty");
+    l.events_ = std::make_shared<SseClient>(l.host_, l.port_, l.ca_);
     return l;
 }
 
@@ -77,34 +68,7 @@ Result<std::vector<GatewayGrant>> ControllerLink::fetch_grants(std::vector<std::
 
 Result<void> ControllerLink::stream_events(const std::function<void(const std::string&, const json::Value&)>& on_event,
                                            const std::atomic<bool>& stop) {
-    // The controller sends a keep-alive every 15 s: 40 s of silence means it is gone.
-    auto c = client(host_, port_, ca_, 40);
-    {
-        std::lock_guard lock(active_->mu);
-        active_->client = c.get();
-    }
-    struct Clear {
-        Active& a;
-        ~Clear() {
-            std::lock_guard lock(a.mu);
-            a.client = nullptr;
-        }
-    } clear{*active_};
-    if (stop) return {};
-    SseParser sse;
-    bool too_big = false;
-    auto r = c->Get("/v1/gateway/events", {{"Authorization", "Bearer " + token_}}, [&](const char* d, std::size_t n) {
-        too_big = !sse.feed(std::string_view(d, n), [&](const SseEvent& e) {
-            auto v = json::parse(e.data, {.max_bytes = 1u << 20, .max_depth = 16});
-            on_event(e.type, v ? *v : json::Value());
-        });
-        return !too_big && !stop.load();
-    });
-    if (too_big) return fail("an event from the controller was larger than 1 MiB");
-    if (stop) return {};
-    if (!r) return fail("the event stream ended: " + httplib::to_string(r.error()));
-    if (r->status != 200) return fail("the controller refused the event stream: " + describe(r));
-    return fail("the controller closed the event stream");
+    return events_->run("/v1/gateway/events", token_, on_event, stop);
 }
 
 Result<void> ControllerLink::report_sessions(const json::Array& sessions) {

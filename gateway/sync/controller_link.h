@@ -13,6 +13,7 @@
 #include "gateway_config.h"
 #include "grant_set.h"
 #include "ztna/json.h"
+#include "ztna/sse_client.h"
 #include "ztna/result.h"
 
 namespace ztna::gateway {
@@ -32,8 +33,7 @@ public:
     void interrupt();
 
 private:
-    struct Active;
-    std::shared_ptr<Active> active_;
+    std::shared_ptr<SseClient> events_;
     std::string host_;
     int port_ = 443;
     std::string ca_;
