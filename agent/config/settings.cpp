@@ -44,9 +44,10 @@ Result<void> apply_settings_layer(Settings& s, const std::string& text, const st
     if (!doc->is_object()) return fail(file_name + ": must hold one JSON object (see docs/agent.md)");
     const Layer l{file_name, lines};
     static const std::set<std::string> known = {"controller_url", "controller_ca", "enrollment_token", "oidc", "interface",
-                                                "dns_listen", "dns_port", "posture_interval_s", "posture_requirements", "locks"};
+                                                "dns_listen", "dns_port", "posture_interval_s", "posture_requirements", "locks",
+                                                "session_refresh_before_s"};
     for (const auto& [k, v] : doc->as_object())
-        if (!known.count(k)) return fail(l.where(k) + ": unknown setting (known: controller_url, controller_ca, enrollment_token, oidc, interface, dns_listen, dns_port, posture_interval_s, posture_requirements, locks)");
+        if (!known.count(k)) return fail(l.where(k) + ": unknown setting (known: controller_url, controller_ca, enrollment_token, oidc, interface, dns_listen, dns_port, posture_interval_s, posture_requirements, locks, session_refresh_before_s)");
 
     for (auto [key, into] : {std::pair{"controller_url", &s.controller_url}, std::pair{"controller_ca", &s.controller_ca},
                              std::pair{"enrollment_token", &s.enrollment_token}, std::pair{"interface", &s.interface},
@@ -68,7 +69,8 @@ Result<void> apply_settings_layer(Settings& s, const std::string& text, const st
         }
     }
     for (auto [key, into, lo, hi] : {std::tuple{"dns_port", &s.dns_port, 1, 65535},
-                                     std::tuple{"posture_interval_s", &s.posture_interval_s, 2, 3600}}) {
+                                     std::tuple{"posture_interval_s", &s.posture_interval_s, 2, 3600},
+                                     std::tuple{"session_refresh_before_s", &s.session_refresh_before_s, 30, 86400}}) {
         const json::Value* v = doc->find(key);
         if (!v) continue;
         if (!v->is_int() || v->as_int() < lo || v->as_int() > hi)

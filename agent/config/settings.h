@@ -28,6 +28,7 @@ struct Settings {
     std::string dns_listen = "127.0.0.153";
     int dns_port = 53;
     int posture_interval_s = 60;
+    int session_refresh_before_s = 600;  // refresh the session this long before it ends
     json::Value posture_requirements;  // posture/core/requirements.h JSON (null: none)
     std::set<std::string> locks;       // user actions the organization forbids: "logout"
     std::string managed_path, local_path;  // where they came from, for messages

@@ -139,6 +139,13 @@ void Agent::run(const std::atomic<bool>& stop) {
             if (now >= expires) {
                 end_session({"session_expired", "Your sign-in expired.", "Sign in again: ztnactl login."}, false);
             } else {
+                bool refresh_due;
+                {
+                    std::lock_guard lock(mu_);
+                    refresh_due = !refresh_token_.empty() && expires - now <= settings_.session_refresh_before_s &&
+                                  now >= next_session_refresh_;
+                }
+                if (refresh_due) refresh_session();
                 if (warn) {
                     log_info("session", "the session ends in %lld s; sign in again to keep access", (long long)(expires - now));
                     if (notify) notify("session_ending", json::Object{{"expires_at", expires}});
@@ -202,6 +209,7 @@ void Agent::restore_session() {
             if (sid && *sid) session_id_ = **sid;
             if (user && *user)
                 if (auto u = json::parse(**user)) user_ = *u;
+            if (auto rt = store_.get_state("session.refresh_token"); rt && *rt) refresh_token_ = **rt;
             phase_ = "signed_in";
             refresh_requested_ = true;
             log_info("session", "restored the session %s (valid until %lld): asking for grants again", session_id_.c_str(), (long long)e);
@@ -551,6 +559,7 @@ void Agent::end_session(const Reason& why, bool tell_controller) {
         std::lock_guard lock(mu_);
         phase_ = "signed_out";
         session_token_.clear();
+        refresh_token_.clear();
         session_id_.clear();
         session_expires_at_ = 0;
         session_warned_ = false;
@@ -703,6 +712,7 @@ Result<json::Value> Agent::start_login(bool device_flow) {
         auto nonce = challenge();
         if (!nonce) return failed("cannot start the sign-in: " + nonce.error().message);
         Result<std::string> id_token = fail("not started");
+        std::string refresh_token;
         if (!login->device_flow) {
             auto lb = LoopbackLogin::start(*ep, settings_.oidc, *nonce);
             if (!lb) return failed(lb.error().message);
@@ -721,6 +731,7 @@ Result<json::Value> Agent::start_login(bool device_flow) {
             auto t = idp.exchange_code(*ep, *code, (*lb)->redirect_uri(), (*lb)->verifier());
             if (!t) return failed(t.error().message);
             id_token = t->id_token;
+            refresh_token = t->refresh_token;
         } else {
             auto d = idp.start_device(*ep, *nonce);
             if (!d) return failed(d.error().message);
@@ -743,11 +754,12 @@ Result<json::Value> Agent::start_login(bool device_flow) {
                 if (slow_down) d->interval += 5;  // RFC 8628 section 3.5
                 if (*t) {
                     id_token = (*t)->id_token;
+                    refresh_token = (*t)->refresh_token;
                     break;
                 }
             }
         }
-        finish_sign_in(*id_token, *nonce);
+        finish_sign_in(*id_token, refresh_token, *nonce);
     });
     std::unique_lock lock(mu_);
     // A moment for the thread to publish where to go (discovery and a challenge: tens of
@@ -764,7 +776,7 @@ Result<json::Value> Agent::start_login(bool device_flow) {
     return json::Value(out);
 }
 
-void Agent::finish_sign_in(const std::string& id_token, const std::string& nonce) {
+void Agent::finish_sign_in(const std::string& id_token, const std::string& refresh_token, const std::string& nonce) {
     std::string dev;
     std::shared_ptr<Login> login;
     {
@@ -799,6 +811,8 @@ void Agent::finish_sign_in(const std::string& id_token, const std::string& nonce
         return;
     }
     session_token_ = *tok;
+    refresh_token_ = refresh_token;
+    next_session_refresh_ = 0;
     session_expires_at_ = *exp;
     if (const std::string* s = r->string_at("session_id")) session_id_ = *s;
     if (const json::Value* u = r->find("user")) user_ = *u;
@@ -811,9 +825,48 @@ void Agent::finish_sign_in(const std::string& id_token, const std::string& nonce
     (void)store_.put_state("session.id", session_id_);
     (void)store_.put_state("session.expires_at", std::to_string(session_expires_at_));
     (void)store_.put_state("session.user", json::dump(user_));
+    (void)store_.put_state("session.refresh_token", refresh_token_);
     const std::string* email = user_.string_at("email");
     log_info("login", "signed in as %s (session %s, until %lld)", email ? email->c_str() : "?", session_id_.c_str(), (long long)*exp);
     cv_.notify_all();
+}
+
+void Agent::refresh_session() {
+    std::string refresh_token, session_id, token;
+    {
+        std::lock_guard lock(mu_);
+        refresh_token = refresh_token_;
+        session_id = session_id_;
+        token = session_token_;
+        next_session_refresh_ = deps_.now() + 60;  // one try a minute while it fails
+    }
+    const auto failed = [&](const std::string& why) {
+        log_error("session", "could not extend the session (it ends as planned unless a later try works): %s", why.c_str());
+    };
+    OidcClient idp(settings_.oidc);
+    auto ep = idp.discover();
+    if (!ep) return failed(ep.error().message);
+    auto t = idp.refresh(*ep, refresh_token);
+    if (!t) return failed(t.error().message);
+    auto nonce = challenge();
+    if (!nonce) return failed(nonce.error().message);
+    const auto sig = key_.sign("ztna-refresh-v1\n" + session_id + "\n" + *nonce + "\n" + sha256_hex_of(t->id_token));
+    auto r = controller_.post_ok("session refresh", "/v1/sessions/refresh",
+                                 json::Object{{"nonce", *nonce}, {"id_token", t->id_token},
+                                              {"signature", posture::to_base64(sig.data(), sig.size())}},
+                                 token);
+    if (!r) return failed(r.error().message);
+    const std::int64_t* exp = r->int_at("expires_at");
+    if (!exp) return failed("the controller's answer has no expires_at");
+    std::lock_guard lock(mu_);
+    if (session_id_ != session_id) return;  // signed out meanwhile
+    session_expires_at_ = *exp;
+    session_warned_ = false;
+    next_session_refresh_ = 0;
+    if (!t->refresh_token.empty()) refresh_token_ = t->refresh_token;  // providers rotate them
+    (void)store_.put_state("session.expires_at", std::to_string(*exp));
+    (void)store_.put_state("session.refresh_token", refresh_token_);
+    log_info("session", "session %s extended until %lld without a new sign-in", session_id.c_str(), (long long)*exp);
 }
 
 void Agent::cancel_login() {

@@ -98,7 +98,8 @@ private:
     void events_loop();
     void on_event(const std::string& type, const json::Value& data);
     void log_access(const std::string& app, const std::string& outcome, const Reason& r);
-    void finish_sign_in(const std::string& id_token, const std::string& nonce);
+    void finish_sign_in(const std::string& id_token, const std::string& refresh_token, const std::string& nonce);
+    void refresh_session();
     Result<std::string> challenge();
     std::string session_token();
 
@@ -114,6 +115,8 @@ private:
     std::string phase_ = "starting";  // starting, enrolling, unenrolled, signed_out, signed_in
     std::string device_id_;
     std::string session_token_;       // secret
+    std::string refresh_token_;       // the provider's, secret; empty: the session cannot be extended
+    std::int64_t next_session_refresh_ = 0;
     std::string session_id_;
     std::int64_t session_expires_at_ = 0;
     json::Value user_;

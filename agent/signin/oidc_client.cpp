@@ -138,6 +138,17 @@ Result<OidcTokens> OidcClient::exchange_code(const OidcEndpoints& ep, const std:
     return tokens_from(*body);
 }
 
+Result<OidcTokens> OidcClient::refresh(const OidcEndpoints& ep, const std::string& refresh_token) const {
+    int status = 0;
+    auto body = post_form(ep.token,
+                          "grant_type=refresh_token&refresh_token=" + form_encode(refresh_token) + "&client_id=" + form_encode(s_.client_id),
+                          &status);
+    if (!body) return Unexpected<Error>{body.error()};
+    if (status != 200)
+        return fail("refused", "the identity provider refused to refresh the sign-in (HTTP " + std::to_string(status) + " " + idp_error(*body) + ")");
+    return tokens_from(*body);
+}
+
 Result<DeviceAuthorization> OidcClient::start_device(const OidcEndpoints& ep, const std::string& nonce) const {
     if (ep.device_authorization.empty())
         return fail("the identity provider " + s_.issuer + " does not offer the device authorization grant; sign in with a browser instead");

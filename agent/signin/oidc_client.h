@@ -51,6 +51,8 @@ public:
     // grant_type=authorization_code with the PKCE verifier.
     Result<OidcTokens> exchange_code(const OidcEndpoints& ep, const std::string& code, const std::string& redirect_uri,
                                      const std::string& verifier) const;
+    // grant_type=refresh_token: a fresh ID token (and maybe a rotated refresh token).
+    Result<OidcTokens> refresh(const OidcEndpoints& ep, const std::string& refresh_token) const;
     Result<DeviceAuthorization> start_device(const OidcEndpoints& ep, const std::string& nonce) const;
     // nullopt while the user has not finished (authorization_pending, slow_down).
     // *slow_down: the provider asked to poll less often (add 5 s to the interval).

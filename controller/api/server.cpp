@@ -211,6 +211,11 @@ void ControllerServer::routes() {
     s.Post("/v1/sessions/logout", session([this](const Session& x, const httplib::Request&, httplib::Response& res) {
         send(res, control_.logout(x));
     }));
+    s.Post("/v1/sessions/refresh", session([this](const Session& x, const httplib::Request& req, httplib::Response& res) {
+        auto body = parse_body(req, res);
+        if (!body) return;
+        send(res, control_.refresh_session(x, *body));
+    }));
     s.Post("/v1/access", session([this](const Session& x, const httplib::Request& req, httplib::Response& res) {
         auto body = parse_body(req, res);
         if (body) send(res, control_.access(x, *body));

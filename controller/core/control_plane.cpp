@@ -251,6 +251,59 @@ Result<Session> ControlPlane::authenticate(const std::string& bearer) {
     return x;
 }
 
+ApiResponse ControlPlane::refresh_session(const Session& s, const json::Value& body) {
+    const std::string* nonce = body.string_at("nonce");
+    const std::string* id_token = body.string_at("id_token");
+    const std::string* signature = body.string_at("signature");
+    if (!nonce || !id_token || !signature) return bad_request("a session refresh needs nonce, id_token and signature");
+    if (id_token->size() > 16384) return bad_request("\"id_token\" is larger than 16 KiB");
+    if (auto c = take_challenge(*nonce, s.device_id); !c)
+        return api_error(401, c.error().code, "refresh refused: " + c.error().message, "Ask for a new challenge and try again.");
+    auto d = store_.find_device(s.device_id);
+    if (!d) return store_failure();
+    if (!d->has_value() || (*d)->revoked_at)
+        return api_error(403, "device_revoked", "this device's enrollment was revoked by an administrator",
+                         "Contact your IT helpdesk to enroll this device again.");
+    auto pk = posture::from_base64((*d)->public_key);
+    auto sig = posture::from_base64(*signature);
+    const std::string msg = "ztna-refresh-v1\n" + s.id + "\n" + *nonce + "\n" + sha256_hex(*id_token);
+    if (!pk || pk->size() != 32 || !sig || sig->size() != 64 ||
+        crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig->data()),
+                                    reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
+                                    reinterpret_cast<const unsigned char*>(pk->data())) != 0)
+        return api_error(401, "bad_proof", "the refresh was not signed by this session's device", "Sign in again.");
+    const std::string iss = peek_issuer(*id_token);
+    oidc::IssuerKeys* issuer = nullptr;
+    for (const auto& i : issuers_)
+        if (i->config().issuer == iss) issuer = i.get();
+    if (!issuer) return api_error(401, "wrong_issuer", "the ID token comes from an identity provider this organization does not trust", "Sign in again.");
+    // The nonce of a refreshed ID token is the original sign-in's (or none): the session
+    // token, the device's signature over a fresh challenge and the same subject bind it.
+    auto claims = issuer->verify(*id_token, clock_(), std::nullopt);
+    if (!claims) {
+        audit("session_refreshed", s.user, s.device_id, "", "denied", claims.error().code);
+        return api_error(claims.error().code == "issuer_unreachable" ? 503 : 401, claims.error().code,
+                         "refresh refused: " + claims.error().message, "Sign in again.");
+    }
+    const std::string subject = claims->issuer + "|" + claims->subject;
+    if (subject != s.user) {
+        audit("session_refreshed", s.user, s.device_id, "", "denied", "wrong_user");
+        return api_error(401, "wrong_user", "the ID token is for another user than this session's", "Sign in again.");
+    }
+    auto user = store_.find_user(subject);
+    if (!user) return store_failure();
+    if (!user->has_value() || (*user)->disabled_at)
+        return api_error(403, "user_disabled", "your account is disabled for remote access", "Contact your IT helpdesk.");
+    const std::int64_t expires = clock_() + policy().settings.session_lifetime_s;
+    if (auto r = store_.extend_session(s.id, expires, json::dump(json_array_of(claims->groups)), json::dump(json_array_of(claims->amr)));
+        !r)
+        return r.error().code == "signed_out" ? api_error(401, "signed_out", "this session has ended", "Sign in again.") : store_failure();
+    audit("session_refreshed", s.user, s.device_id, "", "ok", "", json::Object{{"session_id", s.id}, {"expires_at", expires}});
+    // Groups or MFA may have changed with the new token: decisions follow.
+    hub_.publish(session_topic(s.id), "access_changed", json::Object{{"cause", "session_refreshed"}});
+    return api_ok(json::Object{{"session_id", s.id}, {"expires_at", expires}});
+}
+
 ApiResponse ControlPlane::logout(const Session& s) {
     std::lock_guard revocation(grant_mu_);
     const std::int64_t now = clock_();

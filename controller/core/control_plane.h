@@ -39,6 +39,10 @@ public:
     // The live session a bearer token names, or the error to answer (401).
     Result<Session> authenticate(const std::string& bearer_token);
     ApiResponse logout(const Session& s);
+    // POST /v1/sessions/refresh: a fresh ID token of the same user (from the
+    // provider's refresh token), signed by the device over a fresh challenge,
+    // extends the session by the policy's lifetime without a new sign-in.
+    ApiResponse refresh_session(const Session& s, const json::Value& body);
     ApiResponse access(const Session& s, const json::Value& body);
     ApiResponse create_grant(const Session& s, const json::Value& body);
     ApiResponse renew_grant(const Session& s, const std::string& grant_id);

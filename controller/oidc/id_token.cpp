@@ -59,7 +59,7 @@ std::optional<std::string> token_kid(std::string_view token) {
 }
 
 Result<IdClaims> verify_id_token(std::string_view token, const IssuerConfig& issuer, const std::vector<Jwk>& keys,
-                                 std::int64_t now, std::string_view expected_nonce) {
+                                 std::int64_t now, std::optional<std::string_view> expected_nonce) {
     auto parts = split(token);
     if (!parts) return Unexpected<Error>{parts.error()};
     auto header = decode_part(parts->header_b64, "header");
@@ -121,9 +121,12 @@ Result<IdClaims> verify_id_token(std::string_view token, const IssuerConfig& iss
         return fail("too_old", "the ID token was issued more than " + std::to_string(issuer.max_token_age_s) + " s ago");
     const std::string* nonce = p.string_at("nonce");
     const std::string no_nonce;
-    if (!nonce && !issuer.require_nonce && !p.find("nonce")) nonce = &no_nonce;  // a device-flow token (see IssuerConfig)
-    else if (!nonce || nonce->size() != expected_nonce.size() ||
-        CRYPTO_memcmp(nonce->data(), expected_nonce.data(), expected_nonce.size()) != 0)
+    if (!expected_nonce) {
+        if (!nonce) nonce = &no_nonce;  // a refresh: the session already binds the sign-in
+    } else if (!nonce && !issuer.require_nonce && !p.find("nonce")) {
+        nonce = &no_nonce;  // a device-flow token (see IssuerConfig)
+    } else if (!nonce || nonce->size() != expected_nonce->size() ||
+        CRYPTO_memcmp(nonce->data(), expected_nonce->data(), expected_nonce->size()) != 0)
         return fail("nonce_mismatch", "the ID token's nonce is not the one the controller handed out for this sign-in");
 
     c.issuer = *iss;

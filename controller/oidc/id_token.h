@@ -46,6 +46,8 @@ struct IdClaims {
 std::optional<std::string> token_kid(std::string_view token);
 
 Result<IdClaims> verify_id_token(std::string_view token, const IssuerConfig& issuer, const std::vector<Jwk>& keys,
-                                 std::int64_t now, std::string_view expected_nonce);
+                                 std::int64_t now, std::optional<std::string_view> expected_nonce);
+// expected_nonce nullopt: the nonce is not checked (a session refresh, whose token
+// repeats the original sign-in's nonce or has none; docs/protocol.md).
 
 }  // namespace ztna::controller::oidc

@@ -59,7 +59,7 @@ Result<std::vector<Jwk>> IssuerKeys::fetch_keys() {
     return keys;
 }
 
-Result<IdClaims> IssuerKeys::verify(std::string_view token, std::int64_t now, std::string_view expected_nonce) {
+Result<IdClaims> IssuerKeys::verify(std::string_view token, std::int64_t now, std::optional<std::string_view> expected_nonce) {
     // Keys are fetched without holding the lock (a fetch may take seconds);
     // fetches, failed or not, happen at most once a minute.
     std::vector<Jwk> keys;

@@ -23,7 +23,7 @@ public:
 
     // Verifies an ID token of this issuer; an unknown kid refreshes the JWKS
     // once (rate-limited) and tries again.
-    Result<IdClaims> verify(std::string_view token, std::int64_t now, std::string_view expected_nonce);
+    Result<IdClaims> verify(std::string_view token, std::int64_t now, std::optional<std::string_view> expected_nonce);
 
     static constexpr std::int64_t kMinRefreshIntervalS = 60;
     static constexpr std::int64_t kRetryAfterFailureS = 10;

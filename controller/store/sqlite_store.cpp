@@ -525,6 +525,17 @@ Result<void> SqliteStore::end_session(const std::string& id, std::int64_t now, c
     return {};
 }
 
+Result<void> SqliteStore::extend_session(const std::string& id, std::int64_t expires_at, const std::string& groups,
+                                         const std::string& amr) {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "UPDATE sessions SET expires_at = ?, groups = ?, amr = ? WHERE id = ? AND ended_at IS NULL");
+    if (!s.ok()) return store_error(db_, "preparing a session refresh");
+    s.bind(1, expires_at).bind(2, groups).bind(3, amr).bind(4, id);
+    if (s.step() != SQLITE_DONE) return store_error(db_, "refreshing session " + id);
+    if (sqlite3_changes(db_) != 1) return fail("signed_out", "session " + id + " has ended");
+    return {};
+}
+
 Result<void> SqliteStore::add_grant(const Grant& g) {
     std::lock_guard lock(mu_);
     Stmt s(db_, "INSERT INTO grants (id, session_id, user, device_id, app, gateway, agent_public_key, tunnel_address, "

@@ -39,6 +39,8 @@ public:
     Result<std::optional<Session>> find_session_by_token(const std::string& token_hash) override;
     Result<std::vector<Session>> live_sessions() override;
     Result<void> end_session(const std::string& id, std::int64_t now, const std::string& reason) override;
+    Result<void> extend_session(const std::string& id, std::int64_t expires_at, const std::string& groups,
+                                const std::string& amr) override;
     Result<void> add_grant(const Grant& grant) override;
     Result<std::optional<Grant>> find_grant(const std::string& id) override;
     Result<std::vector<Grant>> live_grants() override;

@@ -124,6 +124,9 @@ public:
     virtual Result<std::optional<Session>> find_session_by_token(const std::string& token_hash) = 0;
     virtual Result<std::vector<Session>> live_sessions() = 0;  // not ended (expiry is the caller's to check)
     virtual Result<void> end_session(const std::string& id, std::int64_t now, const std::string& reason) = 0;
+    // A refresh: a live session's new expiry, groups and amr (from the new ID token).
+    virtual Result<void> extend_session(const std::string& id, std::int64_t expires_at, const std::string& groups,
+                                        const std::string& amr) = 0;
 
     // Fails with code "address_taken" when a live grant of the gateway has the
     // address, "key_taken" when a live grant has the public key.

@@ -9,7 +9,7 @@
 # process and file it made, even when a step fails or hangs.
 #
 #   company_init SECONDS           names, temp dir $T, cleanup trap, watchdog
-#   company_up [GRANT_TTL_S]       the networks, apps, identity provider, controller, gateway
+#   company_up [GRANT_TTL_S] [SESSION_LIFETIME_S]   the networks, apps, identity provider, controller, gateway
 #   laptop_up                      managed settings with a fresh enrollment token, firewall, resolver
 #   agent_start / agent_stop       ztna-agentd in the laptop namespace
 #   laptop_fw / laptop_fw_off      the laptop's host firewall (the posture check "firewall")
@@ -85,7 +85,7 @@ company_init() {
 ctl() { ip netns exec "$LAP" "$bin/ztnactl" "$@"; }  # ztnactl on the laptop
 
 company_up() {
-local grant_ttl=${1:-300}
+local grant_ttl=${1:-300} session_lifetime=${2:-28800}
 # The networks: the laptop reaches the company's public side (10.99.0.2) only; the apps
 # (10.20.0.0/24) sit behind it and are reachable from the laptop only through the gateway.
 for ns in "$LAP" "$CORP" "$APPS"; do ip netns add "$ns" && ip -n "$ns" link set lo up; done
@@ -135,7 +135,7 @@ gw_pub=$(wg pubkey <"$T/gw1.key")
 cat >"$T/ctl/policy.json" <<EOF
 {
   "version": 1,
-  "settings": {"grant_ttl_s": $grant_ttl, "session_lifetime_s": 28800, "posture_max_age_s": 120},
+  "settings": {"grant_ttl_s": $grant_ttl, "session_lifetime_s": $session_lifetime, "posture_max_age_s": 120},
   "gateways": [{"id": "gw1", "endpoint": "10.99.0.2:51820", "public_key": "$gw_pub", "tunnel_network": "100.64.0.0/24"}],
   "apps": [
     {"name": "hr", "description": "People and payroll", "dns": ["hr.corp.test"], "addresses": ["10.20.0.10/32"], "ports": ["tcp/80"], "gateway": "gw1"},
@@ -183,7 +183,8 @@ cat >"$T/laptop-etc/managed.json" <<EOF
   "oidc": {"issuer": "https://10.99.0.2:9443", "client_id": "ztna-agent", "ca": "$T/laptop-etc/idp-ca.pem"},
   "interface": "$agent_if",
   "dns_listen": "127.0.0.153",
-  "posture_interval_s": ${POSTURE_INTERVAL_S:-3}
+  "posture_interval_s": ${POSTURE_INTERVAL_S:-3},
+  "session_refresh_before_s": ${SESSION_REFRESH_BEFORE_S:-600}
 }
 EOF
 chmod 600 "$T/laptop-etc/managed.json"

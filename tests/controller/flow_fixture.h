@@ -7,6 +7,7 @@
 #include <httplib.h>
 #include <sodium.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,7 @@ struct World {
     std::unique_ptr<SqliteStore> store;
     std::unique_ptr<ControlPlane> control;
     std::unique_ptr<ControllerServer> server;
+    std::shared_ptr<std::atomic<std::int64_t>> clock_offset = std::make_shared<std::atomic<std::int64_t>>(0);  // moves the controller's clock
 
     // listen: the address the controller serves on (and its certificate names);
     // policy: the policy text (the hr/accounting example by default).
@@ -96,7 +98,8 @@ struct World {
         store = std::move(*s);
         auto policy = load_policy_file(config.policy);
         REQUIRE_MESSAGE(policy, policy.error().message);
-        control = std::make_unique<ControlPlane>(config, *store, std::move(*policy));
+        control = std::make_unique<ControlPlane>(config, *store, std::move(*policy),
+                                                 [off = clock_offset] { return system_clock_seconds() + off->load(); });
         server = std::make_unique<ControllerServer>(config, *store, *control);
         server->housekeeping_interval = std::chrono::milliseconds(100);
         server->keepalive_interval = std::chrono::milliseconds(100);

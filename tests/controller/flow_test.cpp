@@ -383,3 +383,43 @@ TEST_CASE("flow: an app removed from the policy ends its grants; a user is disab
     REQUIRE(w.post("/v1/sessions/logout", json::Object{}, a.session).first == 200);
     CHECK(e1.wait_for("session_ended"));
 }
+
+TEST_CASE("flow: a session is refreshed with a fresh ID token of the same user, signed by the device") {
+    World w;
+    Agent a(w);
+    a.enroll();
+    auto [st, signin] = a.sign_in({"hr", "staff"});
+    REQUIRE(st == 201);
+    const std::int64_t first_expiry = *signin.int_at("expires_at");
+    const std::string sid = *signin.string_at("session_id");
+    const auto token_for = [&](const std::string& sub, const json::Value& nonce) {
+        const std::int64_t now = system_clock_seconds();
+        json::Object c{{"iss", w.idp->issuer()}, {"sub", sub}, {"aud", "ztna-agent"}, {"exp", now + 600}, {"iat", now},
+                       {"email", sub + "@corp.test"}, {"groups", json::Array{"hr"}}, {"amr", json::Array{"pwd"}}};
+        if (!nonce.is_null()) c["nonce"] = nonce;
+        return sign_jwt(w.idp_key, json::Value(c));
+    };
+    const auto refresh = [&](const std::string& id_token, const std::string& session_id_signed) {
+        const std::string n = a.nonce();
+        return w.post("/v1/sessions/refresh",
+                      json::Object{{"nonce", n}, {"id_token", id_token},
+                                   {"signature", a.sign("ztna-refresh-v1\n" + session_id_signed + "\n" + n + "\n" + sha256_hex(id_token))}},
+                      a.session);
+    };
+    // The refreshed token repeats the original sign-in's nonce (spent): fine for a refresh.
+    *w.clock_offset = 5;  // the controller's clock moves on 5 s
+    auto [s1, r1] = refresh(token_for("alice", json::Value("the-original-nonce")), sid);
+    REQUIRE_MESSAGE(s1 == 200, json::dump(r1));
+    CHECK(*r1.int_at("expires_at") >= first_expiry + 5);
+    // Another user's token, a signature over another session, a missing signature: refused.
+    CHECK(refresh(token_for("mallory", json::Value()), sid).second.find("error")->string_at("code")->compare("wrong_user") == 0);
+    CHECK(refresh(token_for("alice", json::Value()), "ses_0000000000000000").first == 401);
+    CHECK(w.post("/v1/sessions/refresh", json::Object{{"nonce", "x"}}, a.session).first == 400);
+    CHECK(w.post("/v1/sessions/refresh", json::Object{}, "ztna-session-bogus").first == 401);
+    // A disabled user cannot extend the session.
+    REQUIRE(w.post("/v1/admin/users/alice@corp.test/disable", json::Object{}, w.admin_token).first == 200);
+    CHECK(refresh(token_for("alice", json::Value()), sid).first == 403);
+    auto [sa, audit] = w.call("GET", "/v1/admin/audit?user=alice@corp.test", nullptr, w.admin_token);
+    REQUIRE(sa == 200);
+    CHECK(json::dump(audit).find("session_refreshed") != std::string::npos);
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The agent when things break (issue 5's "breaks things by hand"), on the same
 # small company as scripts/demo (scripts/lib/company.sh), with real parts:
+#   0. the session is extended with the provider's refresh token, tunnels up;
 #   1. a restart of ztna-agentd restores access without a new sign-in;
 #   2. hostile IPC clients (garbage, a huge frame, a flood) do not stall it; a
 #      non-root caller may read status but not log out; `wg set` is refused;
@@ -19,14 +20,27 @@ source scripts/lib/company.sh
 keep=${KEEP:-0}
 company_init 240
 (cd scripts/lib/idp && { [[ -d node_modules/oidc-provider ]] || npm ci --silent --no-audit --no-fund >/dev/null; }) || { echo "npm ci failed" >&2; exit 1; }
-# Short grants (30 s, the shortest a policy allows), so expiry with the controller gone is seen within the test.
-company_up 30 || exit 1
-laptop_up || exit 1
+# Short grants (30 s, the shortest a policy allows), so expiry with the controller gone is seen
+# within the test; 300 s sessions that the agent extends when 290 s are left (every ~10 s).
+company_up 30 300 || exit 1
+SESSION_REFRESH_BEFORE_S=290 laptop_up || exit 1
 agent_start || { bad "ztna-agentd did not start"; cat "$T/agentd.log"; exit 1; }
 wait_for 20 phase_is signed_out || { bad "no enrollment"; cat "$T/agentd.log"; exit 1; }
 laptop_login alice alice-pw || exit 1
 hr_ok() { in_lap curl -sf --max-time 1 http://10.20.0.10/ >/dev/null; }
 wait_for 15 hr_ok && ok "signed in; hr answers" || { bad "hr does not answer after sign-in"; exit 1; }
+
+step "0. The session is extended before it ends, without a new sign-in"
+exp0=$(ctl status --json | json_field session.expires_at)
+if wait_for 30 grep -q "extended until" "$T/agentd.log"; then
+  exp1=$(ctl status --json | json_field session.expires_at)
+  [[ $exp1 -gt $exp0 ]] && ok "session extended from $(date -d @"$exp0" +%T) to $(date -d @"$exp1" +%T) with the provider's refresh token" \
+    || bad "the session's expiry did not move ($exp0 -> $exp1)"
+  hr_ok && ok "hr still answers: the tunnels stayed up" || bad "hr stopped answering after the refresh"
+  admin audit --user alice@corp.test | grep -q session_refreshed && ok "the audit log has session_refreshed" || bad "no session_refreshed in the audit log"
+else
+  bad "the session was not extended: $(grep session "$T/agentd.log" | tail -2)"
+fi
 
 step "1. Restart of the agent"
 agent_stop
