@@ -18,6 +18,18 @@ std::unique_ptr<httplib::SSLClient> make_client(const std::string& host, int por
     return c;
 }
 
+std::string transport_error(httplib::Error e) {
+    switch (e) {
+        case httplib::Error::Connection: return "no connection (refused, or no route to it)";
+        case httplib::Error::ConnectionTimeout: return "the connection timed out";
+        case httplib::Error::Read: return "the connection broke while reading the answer";
+        case httplib::Error::Write: return "the connection broke while sending";
+        case httplib::Error::SSLConnection: return "the TLS handshake failed";
+        case httplib::Error::SSLServerVerification: return "its certificate is not signed by the pinned controller CA";
+        default: return httplib::to_string(e);
+    }
+}
+
 }  // namespace
 
 std::string describe_refusal(const Reply& r) {
@@ -47,9 +59,8 @@ Result<Reply> ControllerClient::post(const std::string& path, const json::Value&
     if (!bearer.empty()) h.emplace("Authorization", "Bearer " + bearer);
     auto r = c->Post(path, h, json::dump(body), "application/json");
     if (!r) {
-        std::string why = httplib::to_string(r.error());
-        if (r.error() == httplib::Error::SSLServerVerification)
-            why += ": its certificate is not signed by the pinned controller CA " + ca_;
+        std::string why = transport_error(r.error());
+        if (r.error() == httplib::Error::SSLServerVerification) why += " (" + ca_ + ")";
         return fail("unreachable", "cannot reach the controller at " + url_ + ": " + why);
     }
     Reply out;

@@ -53,7 +53,7 @@ void print_status(const json::Value& s, std::ostream& out) {
     if (c) {
         const bool* r = c->bool_at("reachable");
         const bool* e = c->bool_at("events_connected");
-        out << "Controller:  " << str(*c, "url") << (r && *r ? " (reachable" : " (unreachable") <<
+        out << "Controller:  " << str(*c, "url") << (!r ? " (not contacted since the agent started" : *r ? " (reachable" : " (unreachable") <<
             (e && *e ? ", live updates on)" : ")") << "\n";
     }
     if (const json::Value* a = s.find("apps"))
@@ -123,6 +123,7 @@ int daemon_cli(const std::string& command, const std::vector<std::string>& args,
                std::ostream& err) {
     bool as_json = false, device = false, cancel = false, no_browser = false;
     int limit = 50;
+    long long since = 0;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         if (a == "--json") as_json = true;
@@ -130,6 +131,7 @@ int daemon_cli(const std::string& command, const std::vector<std::string>& args,
         else if (command == "login" && a == "--cancel") cancel = true;
         else if (command == "login" && a == "--no-browser") no_browser = true;
         else if (command == "logs" && a == "--limit" && i + 1 < args.size()) limit = std::atoi(args[++i].c_str());
+        else if (command == "logs" && a == "--since" && i + 1 < args.size()) since = std::atoll(args[++i].c_str());
         else {
             err << "ztnactl " << command << ": unknown option " << a << " (see ztnactl --help)\n";
             return 2;
@@ -138,7 +140,10 @@ int daemon_cli(const std::string& command, const std::vector<std::string>& args,
     auto c = ipc::IpcClient::connect(socket_path, std::chrono::milliseconds(3000));
     if (!c) return report(c.error(), err);
     json::Object params;
-    if (command == "logs") params["limit"] = limit;
+    if (command == "logs") {
+        params["limit"] = limit;
+        params["since"] = std::int64_t(since);
+    }
     if (command == "login") {
         params["device_flow"] = device;
         params["cancel"] = cancel;

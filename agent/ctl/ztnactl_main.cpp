@@ -19,7 +19,7 @@ constexpr const char* kUsage =
     "  login [--device] [--no-browser] [--cancel]\n"
     "                                sign in with your company account (browser, or a code with --device)\n"
     "  logout                        sign out: every micro-tunnel closes\n"
-    "  logs [--limit N]              the access log: every allow, deny and revocation with its reason\n"
+    "  logs [--limit N] [--since T]  the access log: every allow, deny and revocation with its reason (T: Unix time)\n"
     "  posture [--snapshot DIR] [--requirements FILE]   evaluate device posture (no daemon needed)\n"
     "  posture snapshot DIR          capture what the checks read\n"
     "\n"

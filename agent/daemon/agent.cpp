@@ -251,6 +251,7 @@ void Agent::ensure_enrolled() {
     if (!r) {
         phase_ = "unenrolled";
         controller_reachable_ = r.error().code != "unreachable";
+        controller_contacted_ = true;
         last_error_ = r.error().message;
         next_enroll_ = now + (r.error().code == "unreachable" ? 5 : 60);
         log_error("enroll", "%s", r.error().message.c_str());
@@ -264,7 +265,7 @@ void Agent::ensure_enrolled() {
         return;
     }
     device_id_ = *id;
-    controller_reachable_ = true;
+    controller_reachable_ = controller_contacted_ = true;
     last_contact_ = now;
     if (auto s = store_.put_state("device_id", device_id_); !s) log_error("store", "%s", s.error().message.c_str());
     if (auto s = store_.put_state("controller_url", settings_.controller_url); !s) log_error("store", "%s", s.error().message.c_str());
@@ -322,8 +323,10 @@ void Agent::refresh_access(const char* why) {
         refresh_requested_ = false;
     }
     auto fail_soft = [&](const Error& e) {
+        if (e.code == "unreachable") close_if_posture_regressed(results);
         std::lock_guard lock(mu_);
         last_error_ = e.message;
+        controller_contacted_ = true;
         if (e.code == "unreachable") controller_reachable_ = false;
         refresh_requested_ = true;
         next_refresh_retry_ = now + 5;
@@ -354,7 +357,7 @@ void Agent::refresh_access(const char* why) {
                     a.reasons = {why};
                     names.push_back(n);
                 }
-                controller_reachable_ = true;
+                controller_reachable_ = controller_contacted_ = true;
                 last_error_ = why.message;
                 next_refresh_retry_ = now + 30;
                 refresh_requested_ = true;
@@ -366,11 +369,15 @@ void Agent::refresh_access(const char* why) {
     }
     const json::Array* list = r->body.array_at("apps");
     if (!list) return fail_soft(Error{"the controller's access answer has no apps list", "bad_answer"});
+    {
+        std::lock_guard lock(mu_);
+        posture_reported_ = results;
+    }
     std::vector<std::string> to_open, to_close;
     std::vector<std::pair<std::string, Reason>> close_reason;
     {
         std::lock_guard lock(mu_);
-        controller_reachable_ = true;
+        controller_reachable_ = controller_contacted_ = true;
         last_contact_ = now;
         last_error_.clear();
         if (const std::int64_t* v = r->body.int_at("posture_valid_until")) posture_valid_until_ = *v;
@@ -421,6 +428,34 @@ void Agent::refresh_access(const char* why) {
     if (notify) notify("apps", apps());
 }
 
+void Agent::close_if_posture_regressed(const std::vector<posture::CheckResult>& now_results) {
+    // The controller cannot be asked, and a check that passed when it last decided no
+    // longer does: the grants it gave rest on a posture that is gone. Fail closed.
+    std::string check;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& before : posture_reported_)
+            if (before.status == posture::Status::Pass)
+                for (const auto& r : now_results)
+                    if (r.id == before.id && r.status != posture::Status::Pass) check = r.id;
+    }
+    if (check.empty()) return;
+    const Reason why{"posture_unverified",
+                     "Device check " + check + " no longer passes and the controller cannot be reached to decide again.",
+                     "Fix the check (ztnactl posture says how); access returns when the controller confirms it."};
+    std::vector<std::string> names;
+    {
+        std::lock_guard lock(mu_);
+        for (auto& [n, a] : apps_)
+            if (a.grant) {
+                names.push_back(n);
+                a.allowed = false;
+                a.reasons = {why};
+            }
+    }
+    for (const auto& n : names) close_grant(n, "revoked", why, false);
+}
+
 void Agent::open_grant(AppState& app) {
     const GrantKey key = MicroTunnels::new_key();
     const std::int64_t now = deps_.now();
@@ -430,6 +465,7 @@ void Agent::open_grant(AppState& app) {
     if (!r) {
         s.grant_error = r.error().message;
         controller_reachable_ = false;
+        controller_contacted_ = true;
         refresh_requested_ = true;
         next_refresh_retry_ = now + 5;
         return;
@@ -519,6 +555,7 @@ void Agent::maintain_grants() {
         if (!r) {
             std::lock_guard lock(mu_);
             controller_reachable_ = false;
+            controller_contacted_ = true;
             last_error_ = r.error().message + " (grants stay until they expire)";
             next_renew_retry_ = now + 5;
             continue;
@@ -526,7 +563,7 @@ void Agent::maintain_grants() {
         if (r->status == 200 || r->status == 201) {
             auto ng = parse_grant(r->body);
             std::lock_guard lock(mu_);
-            controller_reachable_ = true;
+            controller_reachable_ = controller_contacted_ = true;
             last_contact_ = now;
             auto it = apps_.find(n);
             if (ng && it != apps_.end() && it->second.grant && it->second.grant->id == g.id) {
@@ -605,6 +642,9 @@ void Agent::events_loop() {
                     events_connected_ = true;
                     backoff_ms = 250;
                 }
+                // A revocation is carried out here, at once, even while the worker waits
+                // on the network; the worker then asks again (resynchronizes).
+                if (type == "grant_revoked") revoke_now(data);
                 {
                     std::lock_guard lock(mu_);
                     if (events_.size() < 1000) events_.push_back({type, data});
@@ -626,12 +666,31 @@ void Agent::events_loop() {
     }
 }
 
+void Agent::revoke_now(const json::Value& data) {
+    const std::string* id = data.string_at("grant_id");
+    if (!id) return;
+    Reason why;
+    if (const std::string* r = data.string_at("reason")) why.code = *r;
+    if (const std::string* m = data.string_at("message")) why.message = *m;
+    std::string app;
+    {
+        std::lock_guard lock(mu_);
+        for (auto& [n, a] : apps_)
+            if (a.grant && a.grant->id == *id) {
+                app = n;
+                a.allowed = false;
+                a.reasons = {why};
+            }
+    }
+    if (!app.empty()) close_grant(app, "revoked", why, false);
+}
+
 void Agent::on_event(const std::string& type, const json::Value& data) {
     if (type == "hello") {
         std::lock_guard lock(mu_);
         refresh_requested_ = true;  // (re)connected: resynchronize
         next_refresh_retry_ = 0;
-        controller_reachable_ = true;
+        controller_reachable_ = controller_contacted_ = true;
         return;
     }
     if (type == "grant_revoked") {
@@ -895,7 +954,7 @@ json::Value Agent::status(bool with_login_links) {
     json::Object s{{"version", kAgentVersion},
                    {"phase", phase_},
                    {"controller", json::Object{{"url", settings_.controller_url},
-                                               {"reachable", controller_reachable_},
+                                               {"reachable", controller_contacted_ ? json::Value(controller_reachable_) : json::Value()},
                                                {"last_contact", last_contact_},
                                                {"events_connected", events_connected_.load()}}},
                    {"device_id", device_id_},

@@ -90,6 +90,7 @@ private:
     void refresh_access(const char* why);
     void maintain_grants();
     void open_grant(AppState& app);
+    void close_if_posture_regressed(const std::vector<posture::CheckResult>& now_results);
     void close_grant(const std::string& app, const std::string& outcome, const Reason& why, bool release);
     void end_session(const Reason& why, bool tell_controller);
     void restore_session();
@@ -97,6 +98,7 @@ private:
     void stop_events();
     void events_loop();
     void on_event(const std::string& type, const json::Value& data);
+    void revoke_now(const json::Value& data);  // grant_revoked: from the events thread, at once
     void log_access(const std::string& app, const std::string& outcome, const Reason& r);
     void finish_sign_in(const std::string& id_token, const std::string& refresh_token, const std::string& nonce);
     void refresh_session();
@@ -122,6 +124,8 @@ private:
     json::Value user_;
     std::string last_error_;          // the latest failure, for status
     bool controller_reachable_ = false;
+    bool controller_contacted_ = false;  // false: not tried since start (status says "not contacted yet")
+    std::vector<posture::CheckResult> posture_reported_;  // the last posture the controller accepted
     std::int64_t last_contact_ = 0;
     std::map<std::string, AppState> apps_;
     std::vector<posture::CheckResult> posture_;

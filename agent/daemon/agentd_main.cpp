@@ -93,8 +93,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ztna-agentd: %s\n", store.error().message.c_str());
         return 1;
     }
-    if (report.rebuilt) log_error("store", "%s; a fresh one was made (the old file is %s); state is fetched again from the controller",
-                                  report.problem.c_str(), report.moved_to.c_str());
+    if (report.rebuilt) log_error("store", "%s; the agent goes on: it signs in again and asks the controller for its state",
+                                  report.problem.c_str());
     auto controller = ControllerClient::create(settings->controller_url, settings->controller_ca);
     if (!controller) {
         std::fprintf(stderr, "ztna-agentd: %s\n", controller.error().message.c_str());
@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     };
     Agent agent(*settings, **store, std::move(*key), *controller, **tunnels, deps);
     agent.enrollment_file = state_dir + "/enrollment";
-    if (report.rebuilt) agent.store_problem = report.problem + " (rebuilt; the damaged file is " + report.moved_to + ")";
+    if (report.rebuilt) agent.store_problem = report.problem;
 
     auto dns = dns::DnsStub::start(settings->dns_listen, std::uint16_t(settings->dns_port),
                                    [&agent](const std::string& name) { return agent.lookup(name); });
@@ -145,8 +145,11 @@ int main(int argc, char** argv) {
                            return agent.logs(std::min(param_int(p, "limit", 100), 10000), param_int(p, "since", 0));
                        }};
     methods["login"] = {Access::Control, [&](const json::Value& p, const Caller& c) -> Result<json::Value> {
-                            const bool* device = p.is_object() ? p.bool_at("device_flow") : nullptr;
-                            const bool* cancel = p.is_object() ? p.bool_at("cancel") : nullptr;
+                            for (const char* k : {"device_flow", "cancel"})
+                                if (const json::Value* v = p.find(k); v && !v->is_bool())
+                                    return fail("bad_request", std::string("login: \"") + k + "\" must be true or false");
+                            const bool* device = p.bool_at("device_flow");
+                            const bool* cancel = p.bool_at("cancel");
                             log_info("ipc", "login requested by uid %u", unsigned(c.uid));
                             if (cancel && *cancel) {
                                 agent.cancel_login();

@@ -267,12 +267,22 @@ struct IpcServer::State {
                 ::close(fd);
                 continue;
             }
-            if (clients.size() >= opt.max_clients) reap_hung_up();
-            if (clients.size() >= opt.max_clients) {
+            // Room: max_clients for everyone, at most max_clients_per_uid for any one user
+            // but root, and root_reserve more for root, so no local user can lock root out.
+            const auto full = [&] {
+                if (cred.uid == 0) return clients.size() >= opt.max_clients + opt.root_reserve;
+                std::size_t mine = 0;
+                for (const auto& c : clients)
+                    if (c->uid == cred.uid) ++mine;
+                return clients.size() >= opt.max_clients || mine >= opt.max_clients_per_uid;
+            };
+            if (full()) reap_hung_up();
+            if (full()) {
                 const std::string frame =
                     encode(ConnectionError{{"busy",
-                                            "ztna-agentd already serves " + std::to_string(opt.max_clients) +
-                                                " clients",
+                                            "ztna-agentd already serves as many clients as it allows (" +
+                                                std::to_string(opt.max_clients) + " in all, " +
+                                                std::to_string(opt.max_clients_per_uid) + " per user)",
                                             "close other ztnactl or tray instances, or retry in a moment"}});
                 [[maybe_unused]] const ssize_t n = ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
                 ::close(fd);

@@ -39,6 +39,8 @@ public:
     // The server's own limits; the defaults are the documented ones.
     struct Options {
         std::size_t max_clients = 32;                        // more get "busy" and are closed
+        std::size_t max_clients_per_uid = 8;                 // any one uid but root: one user cannot fill the daemon
+        std::size_t root_reserve = 4;                        // extra connections only root may use
         std::chrono::milliseconds idle_timeout{10'000};      // nothing complete for this long: closed
         std::size_t max_output = 1u << 20;                   // unsent bytes for one client: closed
         int max_bad_frames = 8;                              // bad_request answers before closing

@@ -7,6 +7,7 @@
 #      non-root caller may read status but not log out; `wg set` is refused;
 #   3. the controller goes away: grants live until they expire, then access is
 #      closed; the controller comes back and access returns;
+#   3b. the controller gone and the posture regressing closes access at once;
 #   4. a corrupt database is moved aside and rebuilt: the device is still
 #      enrolled, the user signs in again, access returns;
 #   5. logout closes every micro-tunnel;
@@ -91,6 +92,21 @@ ctl status | grep -q "unreachable" && ok "ztnactl status says the controller is 
 bg "$CORP" "$T/controller2.log" "$bin/ztna-controller" --config "$T/ctl/controller.json"
 t0=$(date +%s%N)
 wait_for 30 hr_ok && ok "controller back: hr answers again $(ms_since "$t0") ms later" || bad "access did not return with the controller"
+
+step "3b. The controller is away and the posture regresses: fail closed"
+ctl_pid=$(pgrep -f "ztna-controller --config $T/ctl/controller.json")
+kill -TERM "$ctl_pid"; wait_for 10 bash -c "! kill -0 $ctl_pid"
+hr_ok && ok "controller stopped again: hr still answers" || bad "hr was cut before the posture changed"
+laptop_fw_off
+t0=$(date +%s%N)
+if wait_for 15 bash -c "! ip netns exec $LAP curl -sf --max-time 1 http://10.20.0.10/ >/dev/null"; then
+  ok "firewall off with no controller to ask: hr cut $(ms_since "$t0") ms later ($(ctl apps --json | python3 -c 'import json,sys; print([a["reasons"][0]["code"] for a in json.load(sys.stdin)["apps"] if a["name"]=="hr"][0])'))"
+else
+  bad "hr stays reachable on a posture the controller never saw"
+fi
+laptop_fw
+bg "$CORP" "$T/controller3.log" "$bin/ztna-controller" --config "$T/ctl/controller.json"
+wait_for 30 hr_ok && ok "firewall on, controller back: hr answers again" || bad "access did not return"
 
 step "4. A corrupt database"
 agent_stop
