@@ -694,23 +694,10 @@ void Agent::on_event(const std::string& type, const json::Value& data) {
         return;
     }
     if (type == "grant_revoked") {
-        const std::string* id = data.string_at("grant_id");
-        Reason why;
-        if (const std::string* r = data.string_at("reason")) why.code = *r;
-        if (const std::string* m = data.string_at("message")) why.message = *m;
-        std::string app;
-        {
-            std::lock_guard lock(mu_);
-            for (auto& [n, a] : apps_)
-                if (id && a.grant && a.grant->id == *id) {
-                    app = n;
-                    a.allowed = false;
-                    a.reasons = {why};
-                }
-            refresh_requested_ = true;  // the full answer tells why, and reopens what is still allowed
-            next_refresh_retry_ = 0;
-        }
-        if (!app.empty()) close_grant(app, "revoked", why, false);
+        revoke_now(data);  // done already on the events thread; a no-op then
+        std::lock_guard lock(mu_);
+        refresh_requested_ = true;  // the full answer tells why, and reopens what is still allowed
+        next_refresh_retry_ = 0;
         return;
     }
     if (type == "logout") {
