@@ -61,7 +61,15 @@ void print_status(const json::Value& s, std::ostream& out) {
             << " blocked (ztnactl apps)\n";
     if (const json::Value* p = s.find("posture"))
         out << "Posture:     " << str(*p, "overall") << " (collected " << when(num(*p, "collected_at")) << "; ztnactl posture)\n";
-    out << "Interface:   " << str(s, "interface") << ", DNS " << str(s, "dns") << "\n";
+    out << "Interface:   " << str(s, "interface") << ", DNS " << str(s, "dns");
+    if (const json::Value* d = s.find("split_dns")) {
+        const json::Array* names = d->array_at("routed_names");
+        if (!str(*d, "error").empty()) out << " (split DNS failed: " << str(*d, "error") << ")";
+        else if (str(*d, "mode") == "systemd-resolved")
+            out << " (systemd-resolved sends it " << (names ? names->size() : 0) << " app names)";
+        else out << " (no systemd-resolved: send the apps' names to it by hand, docs/agent.md)";
+    }
+    out << "\n";
     if (const json::Value* l = s.find("login")) {
         out << "Sign-in:     " << str(*l, "state");
         if (!str(*l, "error").empty()) out << ": " << str(*l, "error");

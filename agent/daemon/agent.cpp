@@ -166,12 +166,34 @@ void Agent::run(const std::atomic<bool>& stop) {
             if (events_thread_.joinable()) stop_events();
             if (now >= next_posture_ && phase != "starting") refresh_access("every posture_interval_s");
         }
+        route_app_names(now);
         std::unique_lock lock(mu_);
         cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return !events_.empty() || stop.load(); });
     }
     cv_.notify_all();
     expiry.join();
     stop_events();
+}
+
+void Agent::route_app_names(std::int64_t now) {
+    if (!deps_.route_names || now < next_route_try_) return;
+    std::vector<std::string> names;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& [n, a] : apps_) names.insert(names.end(), a.dns.begin(), a.dns.end());
+    }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    if (names.empty() || names == names_routed_) return;  // signed out: the old names stay with the stub
+    auto r = deps_.route_names(names);
+    if (!r && r.error().code != "resolved_absent") {
+        log_error("dns", "%s; trying again in 30 s", r.error().message.c_str());
+        next_route_try_ = now + 30;
+        return;
+    }
+    if (r) log_info("dns", "systemd-resolved sends %zu app names to the stub (split DNS)", names.size());
+    else if (names_routed_.empty()) log_info("dns", "%s", r.error().message.c_str());
+    names_routed_ = std::move(names);
 }
 
 void Agent::restore_session() {

@@ -50,6 +50,9 @@ struct AgentDeps {
     std::function<std::int64_t()> now;  // Unix seconds
     // Posture of this machine: results in kCheckIds order.
     std::function<std::vector<posture::CheckResult>()> collect_posture;
+    // Split DNS: sends exactly these app names to the DNS stub (resolved_split_dns.h).
+    // Called by the worker when the apps' names change; empty: no split DNS.
+    std::function<Result<void>(const std::vector<std::string>& names)> route_names;
 };
 
 class Agent {
@@ -94,6 +97,7 @@ private:
     void close_grant(const std::string& app, const std::string& outcome, const Reason& why, bool release);
     void end_session(const Reason& why, bool tell_controller);
     void restore_session();
+    void route_app_names(std::int64_t now);
     void start_events();
     void stop_events();
     void events_loop();
@@ -136,6 +140,8 @@ private:
     bool session_warned_ = false;
     std::vector<std::pair<std::string, json::Value>> events_;  // from the stream, for the worker
     std::map<std::string, std::int64_t> dns_denied_logged_;
+    std::vector<std::string> names_routed_;  // worker only: the names last handed to route_names
+    std::int64_t next_route_try_ = 0;
 
     // Sign-in in progress.
     struct Login;

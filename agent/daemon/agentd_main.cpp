@@ -22,6 +22,7 @@
 #include "ipc_server.h"
 #include "live_view.h"
 #include "requirements.h"
+#include "resolved_split_dns.h"
 
 using namespace ztna;
 using namespace ztna::agent;
@@ -122,6 +123,8 @@ int main(int argc, char** argv) {
         posture::LiveView view;
         return posture::evaluate(view, req);
     };
+    dns::ResolvedSplitDns split_dns(settings->interface, settings->dns_listen, std::uint16_t(settings->dns_port));
+    deps.route_names = [&split_dns](const std::vector<std::string>& names) { return split_dns.route(names); };
     Agent agent(*settings, **store, std::move(*key), *controller, **tunnels, deps);
     agent.enrollment_file = state_dir + "/enrollment";
     if (report.rebuilt) agent.store_problem = report.problem;
@@ -135,7 +138,9 @@ int main(int argc, char** argv) {
     using Access = ipc::IpcServer::Access;
     using Caller = ipc::IpcServer::Caller;
     methods["status"] = {Access::Status, [&](const json::Value&, const Caller& c) -> Result<json::Value> {
-                             return agent.status(c.may_control);
+                             json::Value s = agent.status(c.may_control);
+                             s.as_object()["split_dns"] = split_dns.describe();
+                             return s;
                          }};
     methods["apps"] = {Access::Status, [&](const json::Value&, const Caller&) -> Result<json::Value> { return agent.apps(); }};
     methods["posture"] = {Access::Status, [&](const json::Value& p, const Caller&) -> Result<json::Value> {

@@ -10,6 +10,8 @@ ZTNA_APT_PACKAGES=(
   libsqlite3-dev qt6-base-dev libcpp-httplib-dev
   # the real peers and the tools tests use
   wireguard-go wireguard-tools iproute2 iputils-ping iperf3 netcat-openbsd procps kmod python3 curl nftables openssl
+  # split DNS test: a private system bus, and the library systemd-resolved links to
+  dbus-daemon libsystemd-shared
 )
 
 ztna_install_deps() {
@@ -33,3 +35,21 @@ ztna_install_deps() {
     echo "apt-get install failed for: ${missing[*]}" >&2; return 1; }
 }
 
+
+# systemd-resolved for the split DNS test, unpacked (not installed) into
+# .deps/systemd-resolved: installing the package would take over this
+# machine's /etc/resolv.conf. The test runs it in namespaces of its own.
+ztna_unpack_resolved() {
+  local dest=.deps/systemd-resolved deb
+  [ -x "$dest/lib/systemd/systemd-resolved" ] && [ -x "$dest/usr/bin/resolvectl" ] && return 0
+  mkdir -p .deps/download
+  rm -f .deps/download/systemd-resolved_*.deb
+  # apt-get download runs as _apt where it can: let it write there.
+  chmod 0777 .deps/download
+  (cd .deps/download && apt-get download -q systemd-resolved >/dev/null 2>&1) ||
+    { [ "$(id -u)" -eq 0 ] && apt-get update -q >/dev/null && (cd .deps/download && apt-get download -q systemd-resolved >/dev/null 2>&1); } ||
+    { echo "cannot download the systemd-resolved package (apt-get download systemd-resolved)" >&2; return 1; }
+  deb=$(ls .deps/download/systemd-resolved_*.deb)
+  rm -rf "$dest" && mkdir -p "$dest" && dpkg-deb -x "$deb" "$dest" ||
+    { echo "cannot unpack $deb into $dest" >&2; return 1; }
+}

@@ -472,3 +472,30 @@ TEST_CASE("DnsStub: start() errors say what and what to do") {
         CHECK_FALSE(DnsStub::start("127.0.0.1", 0, nullptr).has_value());
     }
 }
+
+// ---- split DNS, without systemd-resolved (split_dns_test.cpp has the real one) ----
+
+#include "resolved_split_dns.h"
+
+TEST_CASE("split DNS: resolvectl's server syntax for the stub's address and port") {
+    CHECK(ResolvedSplitDns::server_text("127.0.0.153", 53) == "127.0.0.153");
+    CHECK(ResolvedSplitDns::server_text("127.0.0.153", 5353) == "127.0.0.153:5353");
+    CHECK(ResolvedSplitDns::server_text("::1", 5353) == "[::1]:5353");
+    CHECK(ResolvedSplitDns::server_text("::1", 53) == "::1");
+}
+
+TEST_CASE("split DNS: with no systemd-resolved, route says what to do and status says manual") {
+    ResolvedSplitDns split("ztna-none0", "127.0.0.153", 53, "/nonexistent/ztna-test/resolve");
+    CHECK_FALSE(split.resolved_present());
+    CHECK(split.route({}).has_value());  // no names: nothing to do
+    auto r = split.route({"hr.corp.test"});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == "resolved_absent");
+    CHECK(r.error().message.find("127.0.0.153") != std::string::npos);
+    CHECK(r.error().message.find("docs/agent.md") != std::string::npos);
+    const auto d = split.describe();
+    CHECK(*d.string_at("mode") == "manual");
+    CHECK(*d.string_at("stub") == "127.0.0.153");
+    CHECK(d.find("routed_names") == nullptr);
+    CHECK(d.find("error") == nullptr);
+}
