@@ -169,7 +169,7 @@ ok "company up: identity provider https://10.99.0.2:9443 (alice: hr, staff, MFA;
 }
 
 # laptop_up: a fresh enrollment token in managed settings (as an MDM pushes them), the
-# laptop's firewall on, the agent's DNS stub as its resolver. Then agent_start.
+# laptop's firewall on, its resolver (see agent_start). Then agent_start.
 laptop_up() {
 token=$(admin tokens create --ttl 1h --label "demo laptop" --json | json_field token) \
   || { bad "could not create an enrollment token"; return 1; }
@@ -189,8 +189,12 @@ cat >"$T/laptop-etc/managed.json" <<EOF
 EOF
 chmod 600 "$T/laptop-etc/managed.json"
 laptop_fw || { bad "could not set the laptop's firewall"; return 1; }
-# The laptop's resolver is the agent's DNS stub (no systemd-resolved in a namespace: docs/agent.md).
-mkdir -p "/etc/netns/$LAP" && echo "nameserver 127.0.0.153" >"/etc/netns/$LAP/resolv.conf"
+# The laptop's resolver: systemd-resolved (127.0.0.53), to which the agent registers its
+# stub for the apps' names, when LAPTOP_RESOLVED names an unpacked systemd-resolved;
+# otherwise the agent's DNS stub itself (docs/agent.md, "Apps by name").
+local resolver=127.0.0.153
+[[ -n ${LAPTOP_RESOLVED:-} ]] && resolver=127.0.0.53
+mkdir -p "/etc/netns/$LAP" && echo "nameserver $resolver" >"/etc/netns/$LAP/resolv.conf"
 }
 
 # The laptop's own firewall: incoming connections dropped (the posture check "firewall" reads it).
@@ -199,8 +203,11 @@ laptop_fw() {
 }
 laptop_fw_off() { in_lap nft delete table inet laptop_fw; }
 
+# With LAPTOP_RESOLVED, the agent runs beside its own systemd-resolved (with-resolved.sh).
 agent_start() {  # returns once the daemon answers on its socket
-  bg "$LAP" "$T/agentd.log" "$bin/ztna-agentd" --managed "$T/laptop-etc/managed.json" --local /nonexistent \
+  local wrap=()
+  [[ -n ${LAPTOP_RESOLVED:-} ]] && wrap=("$root/scripts/lib/with-resolved.sh" "$LAPTOP_RESOLVED" --)
+  bg "$LAP" "$T/agentd.log" "${wrap[@]}" "$bin/ztna-agentd" --managed "$T/laptop-etc/managed.json" --local /nonexistent \
     --state-dir "$T/laptop-state" --socket "$ZTNA_SOCKET"
   agent_pid=$!
   wait_for 10 ctl status
