@@ -12,6 +12,8 @@ ZTNA_APT_PACKAGES=(
   wireguard-go wireguard-tools iproute2 iputils-ping iperf3 netcat-openbsd procps kmod python3 curl nftables openssl
   # split DNS test: a private system bus, and the library systemd-resolved links to
   dbus-daemon libsystemd-shared
+  # the systemd unit test (systemd-analyze)
+  systemd
 )
 
 ztna_install_deps() {
