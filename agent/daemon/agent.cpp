@@ -186,13 +186,16 @@ void Agent::route_app_names(std::int64_t now) {
     names.erase(std::unique(names.begin(), names.end()), names.end());
     if (names.empty() || names == names_routed_) return;  // signed out: the old names stay with the stub
     auto r = deps_.route_names(names);
-    if (!r && r.error().code != "resolved_absent") {
-        log_error("dns", "%s; trying again in 30 s", r.error().message.c_str());
+    if (!r) {
+        // resolved absent: said once, tried again quietly in case it starts later.
+        if (r.error().code != "resolved_absent") log_error("dns", "%s; trying again in 30 s", r.error().message.c_str());
+        else if (!route_absent_said_) log_info("dns", "%s", r.error().message.c_str());
+        route_absent_said_ = route_absent_said_ || r.error().code == "resolved_absent";
         next_route_try_ = now + 30;
         return;
     }
-    if (r) log_info("dns", "systemd-resolved sends %zu app names to the stub (split DNS)", names.size());
-    else if (names_routed_.empty()) log_info("dns", "%s", r.error().message.c_str());
+    if (*r == names.size()) log_info("dns", "systemd-resolved sends %zu app names to the stub (split DNS)", *r);
+    else log_error("dns", "systemd-resolved sends %zu of %zu app names to the stub: the others are not valid DNS names", *r, names.size());
     names_routed_ = std::move(names);
 }
 
@@ -482,58 +485,59 @@ void Agent::open_grant(AppState& app) {
     const GrantKey key = MicroTunnels::new_key();
     const std::int64_t now = deps_.now();
     auto r = controller_.post("/v1/grants", json::Object{{"app", app.name}, {"public_key", key.public_b64}}, session_token());
-    std::lock_guard lock(mu_);
-    AppState& s = apps_[app.name];
-    if (!r) {
-        s.grant_error = r.error().message;
-        controller_reachable_ = false;
-        controller_contacted_ = true;
-        refresh_requested_ = true;
-        next_refresh_retry_ = now + 5;
-        return;
-    }
-    if (r->status != 201) {
-        const json::Value* e = r->body.find("error");
-        Reason why = e ? reason_of(*e) : Reason{"http_" + std::to_string(r->status), describe_refusal(*r), ""};
-        if (const json::Array* rr = r->body.array_at("reasons")) {
-            s.reasons.clear();
-            for (const auto& x : *rr) s.reasons.push_back(reason_of(x));
-            s.allowed = false;
+    // Under the lock; returns the id of a grant we cannot use, released on the
+    // controller once the lock is let go (readers never wait for the network).
+    const std::string to_release = [&]() -> std::string {
+        std::lock_guard lock(mu_);
+        AppState& s = apps_[app.name];
+        if (!r) {
+            s.grant_error = r.error().message;
+            controller_reachable_ = false;
+            controller_contacted_ = true;
+            refresh_requested_ = true;
+            next_refresh_retry_ = now + 5;
+            return "";
         }
-        s.grant_error = why.message;
-        log_error("grant", "%s: %s", app.name.c_str(), why.message.c_str());
-        return;
-    }
-    auto g = parse_grant(r->body);
-    if (g && (g->agent_public_key != key.public_b64 || g->app != app.name))
-        g = fail("it is for another key or app than the one asked for");
-    const auto release = [&](const std::string& id) {
-        if (!id.empty()) (void)controller_.post("/v1/grants/" + id + "/release", json::Object{}, session_token_);
-    };
-    if (!g) {
-        s.grant_error = "the controller's grant cannot be enforced exactly: " + g.error().message;
-        log_error("grant", "%s: %s", app.name.c_str(), s.grant_error.c_str());
-        const std::string* id = r->body.string_at("id");
-        release(id ? *id : "");  // the gateway must not keep a peer we will not use
-        return;
-    }
-    // Opening the tunnel runs ip and nft: quick, and kept under the lock so DNS never sees a half-open app.
-    const auto t0 = std::chrono::steady_clock::now();
-    if (auto o = tunnels_.open_grant(*g, key); !o) {
-        s.grant_error = o.error().message;
-        log_error("grant", "%s", o.error().message.c_str());
-        release(g->id);
-        return;
-    }
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    s.grant = *g;
-    s.grant_error.clear();
-    (void)store_.upsert_grant({g->id, g->app, g->expires_at, g->tunnel_address, json::dump(r->body)});
-    (void)store_.log_access({0, now, app.name, "connected", "", "micro-tunnel " + g->id + " open via " + g->gateway_id + " (" + g->gateway_endpoint + ")"});
-    log_info("grant", "%s: micro-tunnel %s open (%s -> %s via %s, until %lld; set up in %.1f ms)", app.name.c_str(), g->id.c_str(),
-             g->tunnel_address.c_str(), g->addresses.empty() ? "" : g->addresses[0].c_str(), g->gateway_endpoint.c_str(),
-             (long long)g->expires_at, ms);
-    grant_obtained_at_[g->id] = now;
+        if (r->status != 201) {
+            const json::Value* e = r->body.find("error");
+            Reason why = e ? reason_of(*e) : Reason{"http_" + std::to_string(r->status), describe_refusal(*r), ""};
+            if (const json::Array* rr = r->body.array_at("reasons")) {
+                s.reasons.clear();
+                for (const auto& x : *rr) s.reasons.push_back(reason_of(x));
+                s.allowed = false;
+            }
+            s.grant_error = why.message;
+            log_error("grant", "%s: %s", app.name.c_str(), why.message.c_str());
+            return "";
+        }
+        auto g = parse_grant(r->body);
+        if (g && (g->agent_public_key != key.public_b64 || g->app != app.name))
+            g = fail("it is for another key or app than the one asked for");
+        if (!g) {
+            s.grant_error = "the controller's grant cannot be enforced exactly: " + g.error().message;
+            log_error("grant", "%s: %s", app.name.c_str(), s.grant_error.c_str());
+            const std::string* id = r->body.string_at("id");
+            return id ? *id : "";  // the gateway must not keep a peer we will not use
+        }
+        // Opening the tunnel runs ip and nft: quick, and kept under the lock so DNS never sees a half-open app.
+        const auto t0 = std::chrono::steady_clock::now();
+        if (auto o = tunnels_.open_grant(*g, key); !o) {
+            s.grant_error = o.error().message;
+            log_error("grant", "%s", o.error().message.c_str());
+            return g->id;
+        }
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        s.grant = *g;
+        s.grant_error.clear();
+        (void)store_.upsert_grant({g->id, g->app, g->expires_at, g->tunnel_address, json::dump(r->body)});
+        (void)store_.log_access({0, now, app.name, "connected", "", "micro-tunnel " + g->id + " open via " + g->gateway_id + " (" + g->gateway_endpoint + ")"});
+        log_info("grant", "%s: micro-tunnel %s open (%s -> %s via %s, until %lld; set up in %.1f ms)", app.name.c_str(), g->id.c_str(),
+                 g->tunnel_address.c_str(), g->addresses.empty() ? "" : g->addresses[0].c_str(), g->gateway_endpoint.c_str(),
+                 (long long)g->expires_at, ms);
+        grant_obtained_at_[g->id] = now;
+        return "";
+    }();
+    if (!to_release.empty()) (void)controller_.post("/v1/grants/" + to_release + "/release", json::Object{}, session_token());
 }
 
 void Agent::close_grant(const std::string& app, const std::string& outcome, const Reason& why, bool release) {

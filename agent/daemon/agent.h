@@ -50,9 +50,10 @@ struct AgentDeps {
     std::function<std::int64_t()> now;  // Unix seconds
     // Posture of this machine: results in kCheckIds order.
     std::function<std::vector<posture::CheckResult>()> collect_posture;
-    // Split DNS: sends exactly these app names to the DNS stub (resolved_split_dns.h).
-    // Called by the worker when the apps' names change; empty: no split DNS.
-    std::function<Result<void>(const std::vector<std::string>& names)> route_names;
+    // Split DNS: sends exactly these app names to the DNS stub (resolved_split_dns.h)
+    // and says how many it routes. Called by the worker when the apps' names
+    // change, and every 30 s while it fails; empty: no split DNS.
+    std::function<Result<std::size_t>(const std::vector<std::string>& names)> route_names;
 };
 
 class Agent {
@@ -142,6 +143,7 @@ private:
     std::map<std::string, std::int64_t> dns_denied_logged_;
     std::vector<std::string> names_routed_;  // worker only: the names last handed to route_names
     std::int64_t next_route_try_ = 0;
+    bool route_absent_said_ = false;
 
     // Sign-in in progress.
     struct Login;

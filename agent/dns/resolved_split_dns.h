@@ -39,11 +39,12 @@ public:
 
     bool resolved_present() const;
     // Routes exactly these names to the stub (lowercase, no trailing dot; duplicates
-    // and invalid names are dropped). Same names as last time: nothing to do. No
-    // names: the previous ones stay routed (signed out, the stub refuses them
-    // rather than letting them go to another resolver). resolved absent: nothing
-    // to do, and an error that says so with what to do instead.
-    Result<void> route(std::vector<std::string> names);
+    // and invalid names are dropped) and says how many are routed. Same names as
+    // last time: nothing to do. No names: the previous ones stay routed (signed
+    // out, the stub refuses them rather than letting them go to another
+    // resolver). resolved absent: error "resolved_absent", which says what to do
+    // instead. Call it from one thread at a time (the agent's worker).
+    Result<std::size_t> route(std::vector<std::string> names);
     // For `ztnactl status`: {"mode": "systemd-resolved"|"manual", "stub": ...,
     // "routed_names": [...], "error": ...}.
     json::Value describe() const;

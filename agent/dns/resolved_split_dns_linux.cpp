@@ -39,17 +39,17 @@ bool ResolvedSplitDns::resolved_present() const {
     return ::stat(runtime_dir_.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-Result<void> ResolvedSplitDns::route(std::vector<std::string> names) {
+Result<std::size_t> ResolvedSplitDns::route(std::vector<std::string> names) {
     names.erase(std::remove_if(names.begin(), names.end(), [](const std::string& n) { return !valid_name(n); }), names.end());
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
-    std::lock_guard lock(mu_);
-    if (names.empty() || (names == routed_ && error_.empty())) return {};
-    if (!resolved_present()) {
-        error_.clear();  // manual mode: not an error of ours, described by describe()
-        return fail("resolved_absent", "systemd-resolved is not running (no " + runtime_dir_ + "): point the system resolver at " +
-                                            server_ + " for the apps' names by hand (docs/agent.md, \"Apps by name\")");
+    {
+        std::lock_guard lock(mu_);
+        if (names.empty() || (names == routed_ && error_.empty())) return routed_.size();
     }
+    if (!resolved_present())
+        return fail("resolved_absent", "systemd-resolved is not running (no " + runtime_dir_ + "): point the system resolver at " +
+                                           server_ + " for the apps' names by hand (docs/agent.md, \"Apps by name\")");
     std::vector<std::vector<std::string>> steps = {
         // resolved gives a link a DNS scope only while it has an address of
         // global scope; ztna0 has none while no grant is open.
@@ -62,15 +62,18 @@ Result<void> ResolvedSplitDns::route(std::vector<std::string> names) {
     std::vector<std::string> domain = {"resolvectl", "domain", ifname_};
     for (const auto& n : names) domain.push_back("~" + n);
     steps.push_back(domain);
+    // The tools run without the lock: describe() (status) never waits for them.
     for (const auto& argv : steps)
         if (auto r = run_ok(argv); !r) {
+            std::lock_guard lock(mu_);
             error_ = "cannot register the DNS stub with systemd-resolved: " + r.error().message +
                      "; the apps' names do not resolve until it works (check `resolvectl status " + ifname_ + "`)";
             return fail("resolved_failed", error_);
         }
+    std::lock_guard lock(mu_);
     routed_ = std::move(names);
     error_.clear();
-    return {};
+    return routed_.size();
 }
 
 json::Value ResolvedSplitDns::describe() const {

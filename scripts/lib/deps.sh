@@ -42,16 +42,27 @@ ztna_install_deps() {
 # .deps/systemd-resolved: installing the package would take over this
 # machine's /etc/resolv.conf. The test runs it in namespaces of its own.
 ztna_unpack_resolved() {
-  local dest=.deps/systemd-resolved deb
-  [ -x "$dest/lib/systemd/systemd-resolved" ] && [ -x "$dest/usr/bin/resolvectl" ] && return 0
-  mkdir -p .deps/download
-  rm -f .deps/download/systemd-resolved_*.deb
-  # apt-get download runs as _apt where it can: let it write there.
-  chmod 0777 .deps/download
-  (cd .deps/download && apt-get download -q systemd-resolved >/dev/null 2>&1) ||
-    { [ "$(id -u)" -eq 0 ] && apt-get update -q >/dev/null && (cd .deps/download && apt-get download -q systemd-resolved >/dev/null 2>&1); } ||
-    { echo "cannot download the systemd-resolved package (apt-get download systemd-resolved)" >&2; return 1; }
-  deb=$(ls .deps/download/systemd-resolved_*.deb)
+  local dest=.deps/systemd-resolved dl=.deps/download deb want err
+  # The version of the libsystemd-shared it links to, when that one can be had.
+  want=$(dpkg-query -W -f='${Version}' libsystemd-shared 2>/dev/null || true)
+  if [ -x "$dest/lib/systemd/systemd-resolved" ] && [ -x "$dest/usr/bin/resolvectl" ] &&
+     [ "$(cat "$dest/.version" 2>/dev/null)" = "${want:-any}" ]; then return 0; fi
+  mkdir -p "$dl" && rm -f "$dl"/systemd-resolved_*.deb
+  # apt-get download works as _apt where _apt may write (otherwise as root, with a warning).
+  if id _apt >/dev/null 2>&1; then chown _apt "$dl" 2>/dev/null || true; fi
+  fetch() { (cd "$dl" && apt-get download -q "systemd-resolved${1:+=$1}" 2>&1 >/dev/null); }
+  if ! err=$( { [ -n "$want" ] && fetch "$want"; } || fetch ""); then
+    if [ "$(id -u)" -eq 0 ] && apt-get update -q >/dev/null 2>&1; then
+      err=$( { [ -n "$want" ] && fetch "$want"; } || fetch "") || true
+    fi
+  fi
+  deb=$(ls "$dl"/systemd-resolved_*.deb 2>/dev/null | head -1)
+  if [ -z "$deb" ]; then
+    echo "cannot download the systemd-resolved package: ${err:-no .deb}" >&2
+    echo "  run as root with Debian's apt sources reachable (apt-get update; apt-get download systemd-resolved)" >&2
+    return 1
+  fi
   rm -rf "$dest" && mkdir -p "$dest" && dpkg-deb -x "$deb" "$dest" ||
-    { echo "cannot unpack $deb into $dest" >&2; return 1; }
+    { echo "cannot unpack $deb into $dest (dpkg-deb -x): is the disk full?" >&2; return 1; }
+  echo "${want:-any}" >"$dest/.version"
 }

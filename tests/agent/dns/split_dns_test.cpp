@@ -88,6 +88,7 @@ TEST_CASE("resolved sends exactly the apps' names to the stub, and every other n
     REQUIRE(split.resolved_present());
     auto r = split.route({"hr.corp.test", "accounting.corp.test", "accounting.corp.test", "bad name;"});
     REQUIRE_MESSAGE(r.has_value(), (r ? std::string() : r.error().message));
+    CHECK(*r == 2);  // the duplicate and the invalid name are dropped
     const json::Value d = split.describe();
     CHECK(*d.string_at("mode") == "systemd-resolved");
     CHECK(json::dump(*d.find("routed_names")) == R"(["accounting.corp.test","hr.corp.test"])");
