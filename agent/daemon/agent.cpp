@@ -698,6 +698,7 @@ void Agent::revoke_now(const json::Value& data) {
     Reason why;
     if (const std::string* r = data.string_at("reason")) why.code = *r;
     if (const std::string* m = data.string_at("message")) why.message = *m;
+    if (const std::string* x = data.string_at("remediation")) why.remediation = *x;
     std::string app;
     {
         std::lock_guard lock(mu_);

@@ -402,7 +402,8 @@ ApiResponse ControlPlane::access(const Session& s, const json::Value& body) {
             for (const auto& dd : decisions)
                 if (dd.app == g.app && !dd.allowed)
                     end_grant(g, dd.reasons.empty() ? "denied" : dd.reasons[0].code,
-                              dd.reasons.empty() ? "Access was withdrawn." : dd.reasons[0].message);
+                              dd.reasons.empty() ? "Access was withdrawn." : dd.reasons[0].message,
+                              dd.reasons.empty() ? "" : dd.reasons[0].remediation);
         }
     const Policy p = policy();
     json::Array apps;
@@ -490,7 +491,7 @@ Result<std::string> ControlPlane::allocate_address(const Gateway& gw) {
     return fail("pool_exhausted", "no free address is left in " + net.text + " on gateway " + gw.id);
 }
 
-void ControlPlane::end_grant(const Grant& g, const std::string& reason, const std::string& message) {
+void ControlPlane::end_grant(const Grant& g, const std::string& reason, const std::string& message, const std::string& remediation) {
     auto ended = store_.end_grant(g.id, clock_(), reason);
     if (!ended) {
         revocation_pending_ = true;  // the store failed: the next tick tries again
@@ -499,7 +500,7 @@ void ControlPlane::end_grant(const Grant& g, const std::string& reason, const st
     if (!*ended) return;  // already ended
     audit("grant_ended", g.user, g.device_id, g.app, "ended", reason, json::Object{{"grant_id", g.id}});
     hub_.publish(session_topic(g.session_id), "grant_revoked",
-                 json::Object{{"grant_id", g.id}, {"app", g.app}, {"reason", reason}, {"message", message}});
+                 json::Object{{"grant_id", g.id}, {"app", g.app}, {"reason", reason}, {"message", message}, {"remediation", remediation}});
     hub_.publish(gateway_topic(g.gateway), "grant_removed", json::Object{{"grant_id", g.id}, {"reason", reason}});
 }
 
@@ -581,7 +582,8 @@ ApiResponse ControlPlane::renew_grant(const Session& s, const std::string& id) {
     }
     for (const auto& d : decisions) {
         if (d.app != g.app || d.allowed) continue;
-        end_grant(g, d.reasons.empty() ? "denied" : d.reasons[0].code, d.reasons.empty() ? "" : d.reasons[0].message);
+        end_grant(g, d.reasons.empty() ? "denied" : d.reasons[0].code, d.reasons.empty() ? "" : d.reasons[0].message,
+                  d.reasons.empty() ? "" : d.reasons[0].remediation);
         ApiResponse r = api_error(403, d.reasons.empty() ? "denied" : d.reasons[0].code,
                                   d.reasons.empty() ? "access denied" : d.reasons[0].message,
                                   d.reasons.empty() ? "" : d.reasons[0].remediation);
@@ -675,7 +677,8 @@ bool ControlPlane::reevaluate_all(const std::string& cause) {
         const Decision* d = find_decision(ds, g.app);
         if (!d) end_grant(g, "app_removed", "The app was removed from the policy.");
         else if (!d->allowed)
-            end_grant(g, d->reasons.empty() ? cause : d->reasons[0].code, d->reasons.empty() ? "" : d->reasons[0].message);
+            end_grant(g, d->reasons.empty() ? cause : d->reasons[0].code, d->reasons.empty() ? "" : d->reasons[0].message,
+                      d->reasons.empty() ? "" : d->reasons[0].remediation);
     }
     for (const auto& s : *sessions) hub_.publish(session_topic(s.id), "access_changed", json::Object{{"cause", cause}});
     return !revocation_pending_.load();
@@ -694,7 +697,7 @@ void ControlPlane::tick() {
                 (void)store_.end_session(s.id, now, "expired");
                 if (auto grants = store_.live_grants())
                     for (const auto& g : *grants)
-                        if (g.session_id == s.id) end_grant(g, "session_expired", "Your session expired; sign in again.");
+                        if (g.session_id == s.id) end_grant(g, "session_expired", "Your session expired; sign in again.", "Sign in again: ztnactl login.");
                 audit("session_expired", s.user, s.device_id, "", "ok", "");
                 hub_.publish(session_topic(s.id), "session_ended", json::Object{{"reason", "expired"}});
                 hub_.close_topic(session_topic(s.id));

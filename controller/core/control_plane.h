@@ -88,7 +88,7 @@ private:
     PostureState posture_of(const std::string& session_id);
     json::Value grant_json(const Grant& g, const Policy& p) const;
     Result<std::string> allocate_address(const Gateway& gw);
-    void end_grant(const Grant& g, const std::string& reason, const std::string& message);
+    void end_grant(const Grant& g, const std::string& reason, const std::string& message, const std::string& remediation = "");
     void audit(const std::string& kind, const std::string& user, const std::string& device, const std::string& app,
                const std::string& outcome, const std::string& reason, json::Object detail = {});
     std::vector<Decision> decisions_for(const Session& s);

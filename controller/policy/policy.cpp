@@ -307,7 +307,16 @@ Result<Policy> parse_policy(std::string_view text, const std::string& file_name)
             app.ports.push_back(*pr);
         }
         ZTNA_TRY(need_string(a, at, "gateway", app.gateway));
-        if (!p.gateway(app.gateway)) return c.error(at + "/gateway", "no gateway has the id \"" + app.gateway + "\"");
+        const Gateway* gw = p.gateway(app.gateway);
+        if (!gw) return c.error(at + "/gateway", "no gateway has the id \"" + app.gateway + "\"");
+        // A grant carries one tunnel address, of the gateway's family: an address of the
+        // other family would be handed out by DNS but never routed through the tunnel.
+        for (std::size_t k = 0; k < app.addresses.size(); ++k)
+            if (app.addresses[k].v6 != gw->tunnel_network.v6)
+                return c.error(at + "/addresses/" + std::to_string(k),
+                               "\"" + app.addresses[k].text + "\" is an " + (app.addresses[k].v6 ? "IPv6" : "IPv4") + " address, but the gateway \"" +
+                                   gw->id + "\" hands out " + (gw->tunnel_network.v6 ? "IPv6" : "IPv4") + " tunnel addresses (tunnel_network " +
+                                   gw->tunnel_network.text + "): use addresses of that family only (an app on both IPv4 and IPv6 is not supported yet)");
         p.apps.push_back(std::move(app));
     }
 

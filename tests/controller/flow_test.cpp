@@ -159,6 +159,7 @@ TEST_CASE("flow: sign in, posture, decisions with reasons, a grant on the gatewa
     auto revoked = agent_events.wait_for("grant_revoked");
     REQUIRE(revoked);
     CHECK(*revoked->string_at("reason") == "user_disabled");
+    CHECK(*revoked->string_at("remediation") == "Contact your IT helpdesk.");
     auto removed = gw_events.wait_for("grant_removed");
     REQUIRE(removed);
     CHECK(*removed->string_at("grant_id") == *grant.string_at("id"));
@@ -205,6 +206,7 @@ TEST_CASE("flow: a failing posture report, a policy change and a revoked device 
     auto r1 = events.wait_for("grant_revoked");
     REQUIRE(r1);
     CHECK(*r1->string_at("reason") == "posture_failed");
+    CHECK(*r1->string_at("remediation") == "Encrypt the disk.");
     gateway_removed("posture_failed");
 
     // The policy file changes: the hr rule now names another group.

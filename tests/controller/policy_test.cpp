@@ -90,6 +90,9 @@ TEST_CASE("policy: invalid files are refused with the file, line and field") {
          "policy.json:10: apps[1].addresses[0]: \"10.20.0.11/24\": host bits set after the prefix length (did you mean the network address?)"},
         {with(P, "\"gateway\": \"gw1\"},\n    {\"name\": \"files\"", "\"gateway\": \"gw9\"},\n    {\"name\": \"files\""),
          "policy.json:9: apps[0].gateway: no gateway has the id \"gw9\""},
+        {with(P, "\"10.20.0.11\"", "\"fd00:20::11\""),
+         "policy.json:10: apps[1].addresses[0]: \"fd00:20::11/128\" is an IPv6 address, but the gateway \"gw1\" hands out IPv4 tunnel "
+         "addresses (tunnel_network 100.64.0.0/16): use addresses of that family only (an app on both IPv4 and IPv6 is not supported yet)"},
         {with(P, "\"apps\": [\"accounting\"]", "\"apps\": [\"acounting\"]"), "policy.json:16: rules[2].apps[0]: no app is named \"acounting\""},
         {with(P, "\"require_mfa\": true", "\"require_mfa\": \"yes\""), "policy.json:16: rules[2].require_mfa: must be true or false"},
         {with(P, "\"require_mfa\": true", "\"requires_mfa\": true"),
