@@ -152,6 +152,7 @@ EOF
 "$bin/ztna-admin" policy check "$T/ctl/policy.json" >/dev/null || bad "the demo's policy does not validate"
 export ZTNA_CONTROLLER_DIR=$T/ctl
 bg "$CORP" "$T/controller.log" "$bin/ztna-controller" --config "$T/ctl/controller.json"
+controller_pid=$!
 wait_for 15 in_corp curl -sf --max-time 2 --cacert "$T/ctl/ca.pem" https://10.99.0.2:8443/v1/health \
   || { bad "the controller did not start"; where_to_look "$T/controller.log"; exit 1; }
 
