@@ -53,8 +53,8 @@ Result<ControllerClient> ControllerClient::create(const std::string& url, const 
     return c;
 }
 
-Result<Reply> ControllerClient::post(const std::string& path, const json::Value& body, const std::string& bearer) const {
-    auto c = make_client(host_, port_, ca_, 10);
+Result<Reply> ControllerClient::post(const std::string& path, const json::Value& body, const std::string& bearer, int timeout_s) const {
+    auto c = make_client(host_, port_, ca_, timeout_s);
     httplib::Headers h;
     if (!bearer.empty()) h.emplace("Authorization", "Bearer " + bearer);
     auto r = c->Post(path, h, json::dump(body), "application/json");

@@ -54,7 +54,8 @@ void print_status(const json::Value& s, std::ostream& out) {
         const bool* r = c->bool_at("reachable");
         const bool* e = c->bool_at("events_connected");
         out << "Controller:  " << str(*c, "url") << (!r ? " (not contacted since the agent started" : *r ? " (reachable" : " (unreachable") <<
-            (e && *e ? ", live updates on)" : ")") << "\n";
+            // The stream may not have noticed yet that the controller stopped answering.
+            (e && *e && r && *r ? ", live updates on)" : ")") << "\n";
     }
     if (const json::Value* a = s.find("apps"))
         out << "Apps:        " << num(*a, "connected") << " connected, " << num(*a, "available") << " available, " << num(*a, "blocked")

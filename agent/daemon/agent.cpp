@@ -173,6 +173,31 @@ void Agent::run(const std::atomic<bool>& stop) {
     cv_.notify_all();
     expiry.join();
     stop_events();
+    release_on_stop();
+}
+
+void Agent::release_on_stop() {
+    // The tunnels close with the interface; telling the controller lets the gateway
+    // drop its peers now rather than at expiry. Only while the controller answers,
+    // and within 4 s in all: a stop (systemctl: 10 s) must not wait on a dead one.
+    std::vector<Grant> open;
+    std::string token;
+    {
+        std::lock_guard lock(mu_);
+        if (!controller_reachable_ || phase_ != "signed_in") return;
+        token = session_token_;
+        for (auto& [n, a] : apps_)
+            if (a.grant) open.push_back(*a.grant);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+    std::size_t released = 0;
+    for (const auto& g : open) {
+        if (std::chrono::steady_clock::now() >= deadline) break;
+        auto r = controller_.post("/v1/grants/" + g.id + "/release", json::Object{}, token, 2);
+        if (!r) break;  // unreachable: the rest expire on their own
+        if (r->status / 100 == 2) ++released;
+    }
+    if (!open.empty()) log_info("grant", "stopping: released %zu of %zu grants at the controller (the others expire on their own)", released, open.size());
 }
 
 void Agent::route_app_names(std::int64_t now) {
@@ -548,6 +573,8 @@ void Agent::close_grant(const std::string& app, const std::string& outcome, cons
         if (it == apps_.end() || !it->second.grant) return;
         g = it->second.grant;
         it->second.grant.reset();
+        // Why an app that stays allowed has no tunnel now (ztnactl apps shows it).
+        it->second.grant_error = why.message + (why.remediation.empty() ? "" : " " + why.remediation);
         if (auto r = tunnels_.close_grant(g->id); !r) log_error("grant", "%s", r.error().message.c_str());
         grant_obtained_at_.erase(g->id);
     }
@@ -1064,7 +1091,10 @@ dns::Answer Agent::lookup(const std::string& name) {
     for (const auto& [n, a] : apps_) {
         if (std::find(a.dns.begin(), a.dns.end(), name) == a.dns.end()) continue;
         dns::Answer ans;
-        if (a.allowed) {
+        // Only an open tunnel gets an answer: the address of an app whose tunnel is
+        // not open (expired, failed, not yet open) would send its traffic out by
+        // the default route, in the clear.
+        if (a.allowed && a.grant) {
             ans.kind = dns::Answer::Kind::Granted;
             for (const auto& p : a.addresses) {
                 const auto slash = p.find('/');
@@ -1077,7 +1107,8 @@ dns::Answer Agent::lookup(const std::string& name) {
         const std::int64_t now = deps_.now();
         if (now - dns_denied_logged_[n] >= 60) {  // one line a minute per app, not one per query
             dns_denied_logged_[n] = now;
-            const Reason r = a.reasons.empty() ? Reason{"blocked", "blocked", ""} : a.reasons.front();
+            const Reason r = a.allowed ? Reason{"not_connected", a.grant_error.empty() ? "its micro-tunnel is not open yet" : a.grant_error, ""}
+                         : a.reasons.empty() ? Reason{"blocked", "blocked", ""} : a.reasons.front();
             (void)store_.log_access({0, now, n, "dns_refused", r.code, name + ": " + r.message});
         }
         return ans;

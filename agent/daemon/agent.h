@@ -99,6 +99,7 @@ private:
     void end_session(const Reason& why, bool tell_controller);
     void restore_session();
     void route_app_names(std::int64_t now);
+    void release_on_stop();
     void start_events();
     void stop_events();
     void events_loop();

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <ctime>
+#include <memory>
+#include <mutex>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -171,7 +174,27 @@ int main(int argc, char** argv) {
         auto console = ipc::console_uid();
         return console && *console == uid;
     };
-    auto ipc_server = ipc::IpcServer::listen(socket_path, std::move(methods), may_control, kAgentVersion);
+    // The IPC server's notable events (refused and misbehaving clients), at most 20
+    // lines in 10 s: a flood of hostile clients must not flood the journal.
+    ipc::IpcServer::Options ipc_options;
+    struct LogBudget {
+        std::mutex mu;
+        std::int64_t window = 0;
+        int lines = 0, left_out = 0;
+    };
+    auto budget = std::make_shared<LogBudget>();
+    ipc_options.log = [budget](const std::string& line) {
+        std::lock_guard lock(budget->mu);
+        const std::int64_t window = std::int64_t(::time(nullptr)) / 10;
+        if (window != budget->window) {
+            if (budget->left_out) log_info("ipc", "%d more lines left out (over 20 in 10 s)", budget->left_out);
+            budget->window = window;
+            budget->lines = budget->left_out = 0;
+        }
+        if (++budget->lines <= 20) log_info("ipc", "%s", line.c_str());
+        else ++budget->left_out;
+    };
+    auto ipc_server = ipc::IpcServer::listen(socket_path, std::move(methods), may_control, kAgentVersion, std::move(ipc_options));
     if (!ipc_server) {
         std::fprintf(stderr, "ztna-agentd: %s\n", ipc_server.error().message.c_str());
         return 1;

@@ -282,7 +282,8 @@ struct IpcServer::State {
                     encode(ConnectionError{{"busy",
                                             "ztna-agentd already serves as many clients as it allows (" +
                                                 std::to_string(opt.max_clients) + " in all, " +
-                                                std::to_string(opt.max_clients_per_uid) + " per user)",
+                                                std::to_string(opt.max_clients_per_uid) + " per user, " +
+                                                std::to_string(opt.max_clients + opt.root_reserve) + " for root)",
                                             "close other ztnactl or tray instances, or retry in a moment"}});
                 [[maybe_unused]] const ssize_t n = ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
                 ::close(fd);

@@ -48,7 +48,8 @@ std::vector<Denial> rule_blocks(const Rule& r, const Subject& who, const Posture
                     out.push_back({"posture_failed", "The device check " + id + " was not reported.", "Update the ZTNA agent."});
                 } else if (it->second.status != "pass") {
                     out.push_back({"posture_failed",
-                                   "Device check " + id + " is " + it->second.status + ": " + it->second.summary,
+                                   "Device check " + id + (it->second.status == "fail" ? " failed" : " is " + it->second.status) + ": " +
+                                       it->second.summary,
                                    it->second.remediation.empty() ? "Fix this check, then try again." : it->second.remediation});
                 }
             }

@@ -47,6 +47,9 @@ step "1. Restart of the agent"
 agent_stop
 hr_ok && bad "hr still answers with the agent stopped (the tunnel should be gone)" || ok "agent stopped: hr unreachable (fail closed)"
 [[ -z $(in_lap ip link show "$agent_if" 2>/dev/null) ]] && ok "its interface is gone" || bad "$agent_if is still there"
+# It told the controller on its way out: the gateway drops the peers now, not at expiry.
+wait_for 5 test -z "$(in_corp wg show "$gw_if" peers)" && ok "the gateway dropped the agent's peers at once (grants released)" \
+  || bad "the gateway still has peers after the agent stopped: $(in_corp wg show "$gw_if" peers | wc -l)"
 agent_start
 t0=$(date +%s%N)
 wait_for 20 hr_ok && ok "restarted: hr answers again after $(ms_since "$t0") ms, with no new sign-in (phase $(phase))" \
@@ -89,6 +92,11 @@ if wait_for 40 hr_closed; then
   [[ $now -ge $expires && $now -le $(( expires + 3 )) ]] && ok "the agent closed hr's tunnel at the grant's expiry ($(( now - expires )) s after expires_at)" \
     || bad "the tunnel closed at $now, expiry was $expires"
   hr_ok && bad "hr still answers after the expiry" || ok "hr unreachable"
+  # No tunnel, no name: the address would otherwise go out by the default route.
+  in_lap getent hosts hr.corp.test >/dev/null && bad "hr.corp.test still resolves with its tunnel closed" \
+    || ok "hr.corp.test no longer resolves (its tunnel is closed)"
+  err=$(ctl apps --json | python3 -c 'import json,sys; print([a for a in json.load(sys.stdin)["apps"] if a["name"]=="hr"][0].get("error",""))')
+  [[ $err == *expired* ]] && ok "ztnactl apps says why hr has no tunnel: $err" || bad "ztnactl apps gives no reason for hr: '$err'"
 else
   bad "access outlived the grant"
 fi
