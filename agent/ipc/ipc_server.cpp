@@ -196,7 +196,7 @@ struct IpcServer::State {
             std::erase_if(clients, [](const std::unique_ptr<Client>& c) { return c->fd < 0; });
             if (fds[0].revents & POLLIN) accept_all();
         }
-        for (auto& c : clients) close_client(*c, "the server stops");
+        for (auto& c : clients) close_client(*c, "the server stops", false);
         clients.clear();
         ::close(listen_fd);
         listen_fd = -1;
@@ -310,15 +310,16 @@ struct IpcServer::State {
         for (auto& c : clients) fds.push_back({c->fd, 0, 0});  // POLLHUP and POLLERR are always reported
         if (::poll(fds.data(), fds.size(), 0) <= 0) return;
         for (std::size_t i = 0; i < fds.size(); ++i)
-            if (fds[i].revents & (POLLHUP | POLLERR)) close_client(*clients[i], "hung up");
+            if (fds[i].revents & (POLLHUP | POLLERR)) close_client(*clients[i], "hung up", false);
         std::erase_if(clients, [](const std::unique_ptr<Client>& c) { return c->fd < 0; });
     }
 
     // --- output ------------------------------------------------------------
 
-    void close_client(Client& c, const std::string& why) {
+    // notable: worth a log line (a client that ends its own connection is not).
+    void close_client(Client& c, const std::string& why, bool notable = true) {
         if (c.fd < 0) return;
-        log(c.who() + ": closed: " + why);
+        if (notable) log(c.who() + ": closed: " + why);
         ::close(c.fd);
         c.fd = -1;
     }
@@ -389,7 +390,7 @@ struct IpcServer::State {
             return;
         }
         if (n == 0) {
-            close_client(c, "closed by the client");
+            close_client(c, "closed by the client", false);
             return;
         }
         // A subscriber that was quietly waiting starts its idle clock when it

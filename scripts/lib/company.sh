@@ -86,6 +86,13 @@ ctl() { ip netns exec "$LAP" "$bin/ztnactl" "$@"; }  # ztnactl on the laptop
 
 company_up() {
 local grant_ttl=${1:-300} session_lifetime=${2:-28800}
+# COMPANY_V6=1: the apps and the tunnels are IPv6 (fd00:20::10..12, tunnel network fd00:64::/120);
+# the laptop still reaches the company's public side over IPv4.
+if [[ ${COMPANY_V6:-0} == 1 ]]; then
+  app_ip() { echo "fd00:20::$1"; }; app_len=128 app_net_gw=fd00:20::1/64 tun_net=fd00:64::/120 tun_gw=fd00:64::1/120
+else
+  app_ip() { echo "10.20.0.$1"; }; app_len=32 app_net_gw=10.20.0.1/24 tun_net=100.64.0.0/24 tun_gw=100.64.0.1/24
+fi
 # The networks: the laptop reaches the company's public side (10.99.0.2) only; the apps
 # (10.20.0.0/24) sit behind it and are reachable from the laptop only through the gateway.
 for ns in "$LAP" "$CORP" "$APPS"; do ip netns add "$ns" && ip -n "$ns" link set lo up; done
@@ -93,16 +100,16 @@ ip link add "zl$tag" netns "$LAP" type veth peer name "zc$tag" netns "$CORP"
 ip link add "za$tag" netns "$CORP" type veth peer name "zb$tag" netns "$APPS"
 ip -n "$LAP" addr add 10.99.0.1/24 dev "zl$tag" && ip -n "$LAP" link set "zl$tag" up
 ip -n "$CORP" addr add 10.99.0.2/24 dev "zc$tag" && ip -n "$CORP" link set "zc$tag" up
-ip -n "$CORP" addr add 10.20.0.1/24 dev "za$tag" && ip -n "$CORP" link set "za$tag" up
-ip -n "$APPS" link set "zb$tag" up && ip -n "$APPS" route add default via 10.20.0.1 dev "zb$tag" 2>/dev/null
-for a in 10 11 12; do ip -n "$APPS" addr add "10.20.0.$a/24" dev "zb$tag"; done
+ip -n "$CORP" addr add "$app_net_gw" dev "za$tag" nodad && ip -n "$CORP" link set "za$tag" up
+ip -n "$APPS" link set "zb$tag" up && ip -n "$APPS" route add default via "${app_net_gw%/*}" dev "zb$tag" 2>/dev/null
+for a in 10 11 12; do ip -n "$APPS" addr add "$(app_ip $a)/${app_net_gw#*/}" dev "zb$tag" nodad; done
 # The company's edge: nothing from the internet side is forwarded to the apps (only the gateway's tunnel is).
 printf 'table inet corp_edge {\n chain edge {\n  type filter hook forward priority filter; policy accept;\n  iifname "zc%s" counter drop\n }\n}\n' "$tag" | in_corp nft -f - \
   || { echo "$0: could not set up the namespaces (see above)" >&2; exit 1; }
 for app in hr:10 files:11 accounting:12; do
   name=${app%%:*}
   mkdir -p "$T/www-$name" && echo "hello from $name" >"$T/www-$name/index.html"
-  bg "$APPS" "$T/app-$name.log" python3 -m http.server 80 --bind "10.20.0.${app#*:}" --directory "$T/www-$name"
+  bg "$APPS" "$T/app-$name.log" python3 -m http.server 80 --bind "$(app_ip "${app#*:}")" --directory "$T/www-$name"
 done
 
 # The identity provider, with users in two groups and MFA claims.
@@ -136,11 +143,11 @@ cat >"$T/ctl/policy.json" <<EOF
 {
   "version": 1,
   "settings": {"grant_ttl_s": $grant_ttl, "session_lifetime_s": $session_lifetime, "posture_max_age_s": 120},
-  "gateways": [{"id": "gw1", "endpoint": "10.99.0.2:51820", "public_key": "$gw_pub", "tunnel_network": "100.64.0.0/24"}],
+  "gateways": [{"id": "gw1", "endpoint": "10.99.0.2:51820", "public_key": "$gw_pub", "tunnel_network": "$tun_net"}],
   "apps": [
-    {"name": "hr", "description": "People and payroll", "dns": ["hr.corp.test"], "addresses": ["10.20.0.10/32"], "ports": ["tcp/80"], "gateway": "gw1"},
-    {"name": "files", "description": "Shared files", "dns": ["files.corp.test"], "addresses": ["10.20.0.11/32"], "ports": ["tcp/80"], "gateway": "gw1"},
-    {"name": "accounting", "description": "Ledgers", "dns": ["accounting.corp.test"], "addresses": ["10.20.0.12/32"], "ports": ["tcp/80"], "gateway": "gw1"}
+    {"name": "hr", "description": "People and payroll", "dns": ["hr.corp.test"], "addresses": ["$(app_ip 10)/$app_len"], "ports": ["tcp/80"], "gateway": "gw1"},
+    {"name": "files", "description": "Shared files", "dns": ["files.corp.test"], "addresses": ["$(app_ip 11)/$app_len"], "ports": ["tcp/80"], "gateway": "gw1"},
+    {"name": "accounting", "description": "Ledgers", "dns": ["accounting.corp.test"], "addresses": ["$(app_ip 12)/$app_len"], "ports": ["tcp/80"], "gateway": "gw1"}
   ],
   "rules": [
     {"name": "hr-staff", "groups": ["hr"], "apps": ["hr"], "posture": ["firewall"]},
@@ -161,7 +168,7 @@ cp "$T/ctl/ca.pem" "$T/ctl/gateway-gw1.token" "$T/"
 cat >"$T/gateway.json" <<EOF
 {"gateway_id": "gw1", "controller_url": "https://10.99.0.2:8443", "controller_ca": "$T/ca.pem",
  "token_file": "$T/gateway-gw1.token", "interface": "$gw_if", "listen_port": 51820,
- "private_key_file": "$T/gw1.key", "tunnel_address": "100.64.0.1/24"}
+ "private_key_file": "$T/gw1.key", "tunnel_address": "$tun_gw"}
 EOF
 bg "$CORP" "$T/gateway.log" "$bin/ztna-gateway" --config "$T/gateway.json"
 wait_for 15 grep -q "resynchronized" "$T/gateway.log" || { bad "the gateway did not connect"; where_to_look "$T/gateway.log"; exit 1; }

@@ -48,7 +48,8 @@ agent_stop
 hr_ok && bad "hr still answers with the agent stopped (the tunnel should be gone)" || ok "agent stopped: hr unreachable (fail closed)"
 [[ -z $(in_lap ip link show "$agent_if" 2>/dev/null) ]] && ok "its interface is gone" || bad "$agent_if is still there"
 # It told the controller on its way out: the gateway drops the peers now, not at expiry.
-wait_for 5 test -z "$(in_corp wg show "$gw_if" peers)" && ok "the gateway dropped the agent's peers at once (grants released)" \
+gw_has_no_peers() { [[ -z $(in_corp wg show "$gw_if" peers) ]]; }
+wait_for 5 gw_has_no_peers && ok "the gateway dropped the agent's peers at once (grants released)" \
   || bad "the gateway still has peers after the agent stopped: $(in_corp wg show "$gw_if" peers | wc -l)"
 agent_start
 t0=$(date +%s%N)
