@@ -1,5 +1,6 @@
 #include "controller_client.h"
 
+#include <algorithm>
 #include <httplib.h>
 
 #include "ztna/https_url.h"
@@ -12,9 +13,9 @@ std::unique_ptr<httplib::SSLClient> make_client(const std::string& host, int por
     auto c = std::make_unique<httplib::SSLClient>(host, port);
     c->set_ca_cert_path(ca.c_str());
     c->enable_server_certificate_verification(true);
-    c->set_connection_timeout(3, 0);
+    c->set_connection_timeout(std::min(3, read_timeout_s), 0);
     c->set_read_timeout(read_timeout_s, 0);
-    c->set_write_timeout(5, 0);
+    c->set_write_timeout(std::min(5, read_timeout_s), 0);
     return c;
 }
 

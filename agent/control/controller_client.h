@@ -27,7 +27,8 @@ public:
 
     // POST path with a JSON body (bearer may be empty). Any HTTP status is a
     // Reply; only a failure to talk at all is an error ("unreachable").
-    // timeout_s: longest wait for the answer once connected (connecting: 3 s).
+    // timeout_s: longest wait for the answer; connecting and sending wait at most
+    // 3 s and 5 s, or timeout_s when that is shorter.
     Result<Reply> post(const std::string& path, const json::Value& body, const std::string& bearer = {}, int timeout_s = 10) const;
 
     // The same, but a non-2xx answer becomes an error with the controller's

@@ -177,9 +177,10 @@ void Agent::run(const std::atomic<bool>& stop) {
 }
 
 void Agent::release_on_stop() {
-    // The tunnels close with the interface; telling the controller lets the gateway
-    // drop its peers now rather than at expiry. Only while the controller answers,
-    // and within 4 s in all: a stop (systemctl: 10 s) must not wait on a dead one.
+    // Telling the controller lets the gateway drop its peers now rather than at
+    // expiry. Only while the controller answered last, and calls start only within
+    // 4 s, each with at most 2 s per step (connect, send, answer): a stop
+    // (systemctl: 10 s) must not wait long on a dead one.
     std::vector<Grant> open;
     std::string token;
     {
@@ -189,11 +190,13 @@ void Agent::release_on_stop() {
         for (auto& [n, a] : apps_)
             if (a.grant) open.push_back(*a.grant);
     }
+    tunnels_.close_all();  // first: whatever happens to the calls below, the tunnels are gone
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
     std::size_t released = 0;
     for (const auto& g : open) {
-        if (std::chrono::steady_clock::now() >= deadline) break;
-        auto r = controller_.post("/v1/grants/" + g.id + "/release", json::Object{}, token, 2);
+        const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now()).count();
+        if (left < 1) break;
+        auto r = controller_.post("/v1/grants/" + g.id + "/release", json::Object{}, token, int(std::min<std::int64_t>(2, left)));
         if (!r) break;  // unreachable: the rest expire on their own
         if (r->status / 100 == 2) ++released;
     }
@@ -447,6 +450,7 @@ void Agent::refresh_access(const char* why) {
             s.ports = strings_of(a.find("ports"));
             const bool* allowed = a.bool_at("allowed");
             s.allowed = allowed && *allowed;
+            if (s.allowed && !was_allowed) s.grant_error.clear();  // an old tunnel's end is no news now
             s.reasons.clear();
             if (const json::Array* rr = a.array_at("reasons"))
                 for (const auto& x : *rr) s.reasons.push_back(reason_of(x));
@@ -655,6 +659,7 @@ void Agent::end_session(const Reason& why, bool tell_controller) {
         session_warned_ = false;
         for (auto& [n, a] : apps_) {
             a.allowed = false;
+            a.grant_error.clear();
             a.reasons = {why.code.empty() ? kSignedOut : Reason{why.code, why.message, kSignedOut.remediation}};
         }
     }
@@ -1042,7 +1047,7 @@ json::Value Agent::apps() {
         json::Array rs;
         for (const auto& r : a.reasons) rs.push_back(reason_json(r));
         o["reasons"] = json::Value(rs);
-        if (!a.grant_error.empty() && !a.grant) o["error"] = a.grant_error;
+        if (!a.grant_error.empty() && !a.grant && a.allowed) o["error"] = a.grant_error;
         if (a.grant) {
             json::Object g{{"id", a.grant->id}, {"expires_at", a.grant->expires_at}, {"tunnel_address", a.grant->tunnel_address},
                            {"gateway", a.grant->gateway_id}};
@@ -1096,7 +1101,9 @@ dns::Answer Agent::lookup(const std::string& name) {
         // the default route, in the clear.
         if (a.allowed && a.grant) {
             ans.kind = dns::Answer::Kind::Granted;
-            for (const auto& p : a.addresses) {
+            // The open tunnel's addresses (what is routed into it), not the latest
+            // decision's: a changed policy gets a new grant before a new answer.
+            for (const auto& p : a.grant->addresses) {
                 const auto slash = p.find('/');
                 const std::string len = slash == std::string::npos ? "" : p.substr(slash + 1);
                 if (len == "32" || len == "128") ans.addresses.push_back(p.substr(0, slash));

@@ -217,6 +217,9 @@ int main(int argc, char** argv) {
     }
     stop = true;
     agent.wake();
+    // Access ends at the signal, not when the worker is done: it may be waiting on
+    // the controller (up to 10 s), and systemd kills after TimeoutStopSec.
+    (*tunnels)->close_all();
     worker.join();
     (*ipc_server)->stop();
     if (dns) (*dns)->stop();
