@@ -61,6 +61,15 @@ company_cleanup() {
   if [[ $keep -eq 1 || $failed -ne 0 ]]; then echo "   logs kept in $T"; else rm -rf "$T"; fi
 }
 
+# For test scripts: needs root; KEEP=1 keeps the logs; company_init LIMIT; the provider's npm packages.
+company_test_init() {
+  [[ $(id -u) -eq 0 ]] || { echo "$0: needs root (network namespaces)" >&2; exit 1; }
+  keep=${KEEP:-0}
+  company_init "$1"
+  (cd scripts/lib/idp && { [[ -d node_modules/oidc-provider ]] || npm ci --silent --no-audit --no-fund >/dev/null; }) \
+    || { echo "$0: npm ci failed in scripts/lib/idp (the npm registry must be reachable)" >&2; exit 1; }
+}
+
 company_init() {
   local limit=${1:-300}
   tag=$(printf '%x%02x' "$$" "$((RANDOM % 256))")

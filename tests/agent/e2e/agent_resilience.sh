@@ -17,10 +17,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../../.."
 root=$(pwd)
 source scripts/lib/company.sh
-[[ $(id -u) -eq 0 ]] || { echo "$0: needs root (network namespaces)" >&2; exit 1; }
-keep=${KEEP:-0}
-company_init 360
-(cd scripts/lib/idp && { [[ -d node_modules/oidc-provider ]] || npm ci --silent --no-audit --no-fund >/dev/null; }) || { echo "npm ci failed" >&2; exit 1; }
+company_test_init 360
 # Short grants (30 s, the shortest a policy allows), so expiry with the controller gone is seen
 # within the test; 300 s sessions that the agent extends when 290 s are left (every ~10 s).
 company_up 30 300 || exit 1
