@@ -1,14 +1,17 @@
 # The small company of scripts/demo and the agent's end-to-end tests, in
 # network namespaces on this machine (sourced, not run):
-#   laptop (zd-lap-TAG)   ztna-agentd, its DNS stub as the resolver, a host firewall
+#   laptop (zd-lap-TAG)   ztna-agentd, a host firewall, and as the resolver the agent's DNS stub,
+#                         or systemd-resolved when LAPTOP_RESOLVED names an unpacked one
 #   corp   (zd-corp-TAG)  the identity provider (oidc-provider), ztna-controller, ztna-gateway
-#   apps   (zd-apps-TAG)  hr 10.20.0.10, files 10.20.0.11, accounting 10.20.0.12 (HTTP, port 80)
+#   apps   (zd-apps-TAG)  hr 10.20.0.10, files 10.20.0.11, accounting 10.20.0.12 (HTTP, port 80);
+#                         with COMPANY_V6=1, fd00:20::10..12 behind IPv6 tunnels
 # The laptop reaches 10.99.0.2 (the company's public side) and nothing behind it
 # except through the gateway. Every name is unique to the run (TAG), and
 # company_cleanup (an EXIT trap set by company_init) removes every namespace,
 # process and file it made, even when a step fails or hangs.
 #
 #   company_init SECONDS           names, temp dir $T, cleanup trap, watchdog
+#   company_test_init SECONDS      the same for test scripts: root check, KEEP=1, npm packages
 #   company_up [GRANT_TTL_S] [SESSION_LIFETIME_S]   the networks, apps, identity provider, controller, gateway
 #   laptop_up                      managed settings with a fresh enrollment token, firewall, resolver
 #   agent_start / agent_stop       ztna-agentd in the laptop namespace
