@@ -177,10 +177,11 @@ void Agent::run(const std::atomic<bool>& stop) {
 }
 
 void Agent::release_on_stop() {
-    // Telling the controller lets the gateway drop its peers now rather than at
-    // expiry. Only while the controller answered last, and calls start only within
-    // 4 s, each with at most 2 s per step (connect, send, answer): a stop
-    // (systemctl: 10 s) must not wait long on a dead one.
+    // The tunnels are already closed (ztna-agentd closes them at the signal,
+    // before the worker ends). Telling the controller lets the gateway drop its
+    // peers now rather than at expiry. Only while the controller answered last,
+    // and calls start only within 4 s, each with at most 2 s per step (connect,
+    // send, answer): a stop (systemctl: 10 s) must not wait long on a dead one.
     std::vector<Grant> open;
     std::string token;
     {
@@ -190,7 +191,6 @@ void Agent::release_on_stop() {
         for (auto& [n, a] : apps_)
             if (a.grant) open.push_back(*a.grant);
     }
-    tunnels_.close_all();  // first: whatever happens to the calls below, the tunnels are gone
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
     std::size_t released = 0;
     for (const auto& g : open) {

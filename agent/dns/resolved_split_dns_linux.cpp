@@ -3,18 +3,12 @@
 #include <algorithm>
 
 #include "resolved_split_dns.h"
+#include "ztna/dns_name.h"
 #include "ztna/run_tool.h"
 
 namespace ztna::agent::dns {
 
 namespace {
-
-bool valid_name(const std::string& n) {
-    if (n.empty() || n.size() > 253 || n.front() == '.' || n.back() == '.' || n.front() == '-') return false;
-    return std::all_of(n.begin(), n.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-    });
-}
 
 json::Value strings(const std::vector<std::string>& v) {
     json::Array a;
@@ -40,7 +34,7 @@ bool ResolvedSplitDns::resolved_present() const {
 }
 
 Result<std::size_t> ResolvedSplitDns::route(std::vector<std::string> names) {
-    names.erase(std::remove_if(names.begin(), names.end(), [](const std::string& n) { return !valid_name(n); }), names.end());
+    names.erase(std::remove_if(names.begin(), names.end(), [](const std::string& n) { return !valid_dns_name(n); }), names.end());
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
     {

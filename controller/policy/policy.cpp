@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "ztna/dns_name.h"
 #include "ztna/json.h"
 
 namespace ztna::controller {
@@ -118,21 +119,6 @@ bool valid_name(const std::string& s) {
     for (unsigned char c : s)
         if (!(std::isalnum(c) || c == '-' || c == '_' || c == '.')) return false;
     return std::isalnum(static_cast<unsigned char>(s[0]));
-}
-
-bool valid_dns_name(const std::string& s) {
-    if (s.empty() || s.size() > 253 || s.front() == '.' || s.back() == '.') return false;
-    std::size_t label = 0;
-    for (unsigned char c : s) {
-        if (c == '.') {
-            if (label == 0) return false;
-            label = 0;
-            continue;
-        }
-        if (!(std::isalnum(c) || c == '-')) return false;
-        if (++label > 63) return false;
-    }
-    return s.find('.') != std::string::npos;
 }
 
 Result<PortRange> parse_port(const std::string& s) {
