@@ -102,8 +102,10 @@ local grant_ttl=${1:-300} session_lifetime=${2:-28800}
 # the laptop still reaches the company's public side over IPv4.
 if [[ ${COMPANY_V6:-0} == 1 ]]; then
   app_ip() { echo "fd00:20::$1"; }; app_len=128 app_net_gw=fd00:20::1/64 tun_net=fd00:64::/120 tun_gw=fd00:64::1/120
+  nodad=nodad  # usable at once, no duplicate address detection
 else
   app_ip() { echo "10.20.0.$1"; }; app_len=32 app_net_gw=10.20.0.1/24 tun_net=100.64.0.0/24 tun_gw=100.64.0.1/24
+  nodad=
 fi
 # The networks: the laptop reaches the company's public side (10.99.0.2) only; the apps
 # (10.20.0.0/24) sit behind it and are reachable from the laptop only through the gateway.
@@ -112,9 +114,9 @@ ip link add "zl$tag" netns "$LAP" type veth peer name "zc$tag" netns "$CORP"
 ip link add "za$tag" netns "$CORP" type veth peer name "zb$tag" netns "$APPS"
 ip -n "$LAP" addr add 10.99.0.1/24 dev "zl$tag" && ip -n "$LAP" link set "zl$tag" up
 ip -n "$CORP" addr add 10.99.0.2/24 dev "zc$tag" && ip -n "$CORP" link set "zc$tag" up
-ip -n "$CORP" addr add "$app_net_gw" dev "za$tag" nodad && ip -n "$CORP" link set "za$tag" up
+ip -n "$CORP" addr add "$app_net_gw" dev "za$tag" $nodad && ip -n "$CORP" link set "za$tag" up
 ip -n "$APPS" link set "zb$tag" up && ip -n "$APPS" route add default via "${app_net_gw%/*}" dev "zb$tag" 2>/dev/null
-for a in 10 11 12; do ip -n "$APPS" addr add "$(app_ip $a)/${app_net_gw#*/}" dev "zb$tag" nodad; done
+for a in 10 11 12; do ip -n "$APPS" addr add "$(app_ip $a)/${app_net_gw#*/}" dev "zb$tag" $nodad; done
 # The company's edge: nothing from the internet side is forwarded to the apps (only the gateway's tunnel is).
 printf 'table inet corp_edge {\n chain edge {\n  type filter hook forward priority filter; policy accept;\n  iifname "zc%s" counter drop\n }\n}\n' "$tag" | in_corp nft -f - \
   || { echo "$0: could not set up the namespaces (see above)" >&2; exit 1; }
